@@ -1,0 +1,221 @@
+"""Media analysis: one decode pass → features, cuts and event curves.
+
+``analyze(path)`` is the first stage of every door (CLI, server, watch folder): for video it
+decodes once, hands every frame to the cut detector and the frames on the analysis grid to the
+encoder (in batches, so heavy encoders can use a GPU); for audio it decodes the music and runs a
+music encoder. Both end in the same event-curve recipe.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from v2m.model import curves as C
+from v2m.model.cuts import CutDetector, CutSettings
+from v2m.model.encoders import MusicEncoder, VideoEncoder, create_encoder, encoder_entry
+from v2m.model.errors import CorruptMediaError, InvalidInputError, NoStreamError
+from v2m.model.media import (
+    DEFAULT_ANALYSIS_SIDE,
+    MediaInfo,
+    decode_audio,
+    iter_video_frames,
+    probe,
+)
+from v2m.model.types import Cut
+
+ProgressFn = Callable[[float, str], None]
+"""Progress callback: (fraction done in [0, 1], stage name)."""
+
+_BATCH = 16
+_THUMBNAILS = 10
+_THUMB_HEIGHT = 48
+
+
+@dataclass(frozen=True)
+class AnalysisSettings:
+    """How to analyse. Units are in the names; ``None`` means "decide from the media"."""
+
+    encoder: str | None = None
+    """Encoder name; default ``pixels`` for video, ``spectral`` for audio-only files."""
+    weights_dir: str | None = None
+    rate_hz: float = C.DEFAULT_RATE_HZ
+    kernel_size: int = C.DEFAULT_KERNEL_SIZE
+    analysis_fps: float | None = None
+    """Encode frames at this rate (``None``: every frame). Cuts always use every frame."""
+    frame_side_px: int = DEFAULT_ANALYSIS_SIDE
+    min_peak_spacing_s: float = 0.25
+    cuts: CutSettings = field(default_factory=CutSettings)
+
+    def __post_init__(self) -> None:
+        if not 0.5 <= self.rate_hz <= 200:
+            raise InvalidInputError(f"curve rate must be 0.5..200 Hz, got {self.rate_hz}")
+        if self.analysis_fps is not None and not 0.5 <= self.analysis_fps <= 240:
+            raise InvalidInputError(
+                f"analysis fps must be 0.5..240 frames per second, got {self.analysis_fps}"
+            )
+        C.hann_kernel(self.kernel_size)  # validates
+        if self.encoder is not None:
+            encoder_entry(self.encoder)  # validates the name early, before any decoding
+
+
+@dataclass(frozen=True)
+class Analysis:
+    """Everything the later stages need from one media file.
+
+    Attributes:
+        media: probe result.
+        modality: ``"video"`` or ``"music"`` — what the curve was computed from.
+        encoder: encoder name.
+        feature_times_s: float64[n] — time of each feature vector.
+        curves: raw, resampled and smoothed event curves.
+        peaks_s: float64[k] — times of raw-curve peaks, strongest events.
+        cuts: hard cuts (video only).
+        frame_rate_hz: nominal frame rate (video) — for errors in frames and timecode.
+        thumbnails: (time_s, uint8[h, w, 3]) pairs, evenly spaced, for plots.
+        settings: the settings used.
+    """
+
+    media: MediaInfo
+    modality: str
+    encoder: str
+    feature_times_s: np.ndarray
+    curves: C.CurveSet
+    peaks_s: np.ndarray
+    cuts: tuple[Cut, ...]
+    frame_rate_hz: float | None
+    thumbnails: tuple[tuple[float, np.ndarray], ...]
+    settings: AnalysisSettings
+
+    @property
+    def duration_s(self) -> float:
+        return self.media.duration_s
+
+
+def _thumbnail(rgb: np.ndarray) -> np.ndarray:
+    import cv2
+
+    h, w = rgb.shape[:2]
+    size = (max(1, round(w * _THUMB_HEIGHT / h)), _THUMB_HEIGHT)
+    return cv2.resize(rgb, size, interpolation=cv2.INTER_AREA)
+
+
+def _analyze_video(
+    path: str, info: MediaInfo, s: AnalysisSettings, encoder: VideoEncoder, progress: ProgressFn
+) -> tuple[np.ndarray, np.ndarray, list[Cut], list]:
+    v = info.video
+    detector = CutDetector(frame_rate_hz=v.frame_rate_hz, settings=s.cuts)
+    feats: list[np.ndarray] = []
+    times: list[np.ndarray] = []
+    batch: list[np.ndarray] = []
+    batch_t: list[float] = []
+    thumbs: list = []
+    thumb_every = max(info.duration_s / _THUMBNAILS, 1e-6)
+    next_thumb = 0.0
+    next_tick = 0.0
+    step = None if s.analysis_fps is None else 1.0 / s.analysis_fps
+    half_frame = 0.5 / v.frame_rate_hz
+    duration = max(info.duration_s, 1e-6)
+
+    def flush() -> None:
+        if batch:
+            f, t = encoder.encode(np.stack(batch), np.asarray(batch_t))
+            feats.append(f)
+            times.append(t)
+            batch.clear()
+            batch_t.clear()
+
+    for frame in iter_video_frames(path, max_side=s.frame_side_px, info=info):
+        detector.push(frame.rgb, frame.time_s)
+        if step is None or frame.time_s + half_frame >= next_tick:
+            if step is not None:
+                next_tick = (np.floor(frame.time_s / step + 0.5) + 1) * step
+            batch.append(frame.rgb)
+            batch_t.append(frame.time_s)
+            if len(batch) >= _BATCH:
+                flush()
+        if frame.time_s >= next_thumb:
+            thumbs.append((frame.time_s, _thumbnail(frame.rgb)))
+            next_thumb += thumb_every
+        if frame.index % 8 == 0:
+            progress(min(frame.time_s / duration, 1.0), "analysing video")
+    flush()
+    return np.concatenate(feats), np.concatenate(times), detector.finish(), thumbs
+
+
+def analyze(
+    path: str | os.PathLike,
+    *,
+    settings: AnalysisSettings | None = None,
+    progress: ProgressFn | None = None,
+) -> Analysis:
+    """Analyse a video or audio file into event curves, peaks and (for video) cuts.
+
+    Args:
+        path: video (curve from frames) or audio file (curve from the music).
+        settings: see :class:`AnalysisSettings`; defaults suit an editor's preview.
+        progress: called with (fraction, stage) as decoding advances.
+
+    Raises:
+        MediaError subclasses for unreadable media; NoStreamError when a video encoder is asked
+        for on an audio-only file (or the reverse); UnknownNameError for an unknown encoder.
+    """
+    s = settings or AnalysisSettings()
+    progress = progress or (lambda fraction, stage: None)
+    path = str(path)
+    info = probe(path)
+    name = s.encoder or ("pixels" if info.has_video else "spectral")
+    entry = encoder_entry(name)
+    if entry.modality == "video" and not info.has_video:
+        raise NoStreamError(
+            f"encoder {name!r} reads video, but {path!r} has no video stream; "
+            "use a music encoder (spectral, mert) for audio files"
+        )
+    if entry.modality == "music" and not info.has_audio:
+        raise NoStreamError(f"encoder {name!r} reads music, but {path!r} has no audio stream")
+    encoder = create_encoder(name, weights_dir=s.weights_dir)
+    cuts: list[Cut] = []
+    thumbs: list = []
+    frame_rate = info.video.frame_rate_hz if info.video else None
+    if isinstance(encoder, VideoEncoder):
+        features, times, cuts, thumbs = _analyze_video(path, info, s, encoder, progress)
+    else:
+        assert isinstance(encoder, MusicEncoder)
+        progress(0.0, "decoding audio")
+        audio = decode_audio(path, sample_rate_hz=encoder.sample_rate_hz, info=info)
+        progress(0.3, "encoding music")
+        features, times = encoder.encode(audio)
+    if len(features) < 2:
+        raise CorruptMediaError(
+            f"{path!r} is too short to analyse: {len(features)} feature frame(s) "
+            f"({info.duration_s:.3f} s); need at least 2"
+        )
+    progress(0.95, "event curve")
+    curve_set = C.event_curve(
+        features,
+        times,
+        rate_hz=s.rate_hz,
+        kernel_size=s.kernel_size,
+        start_s=0.0,
+        duration_s=max(info.duration_s, float(times[-1])),
+        source=f"{entry.modality}:{name}",
+    )
+    peaks = C.pick_peaks(
+        curve_set.raw, curve_set.raw_times_s, min_spacing_s=s.min_peak_spacing_s, min_height=1.0
+    )
+    progress(1.0, "done")
+    return Analysis(
+        media=info,
+        modality=entry.modality,
+        encoder=name,
+        feature_times_s=times,
+        curves=curve_set,
+        peaks_s=curve_set.raw_times_s[peaks],
+        cuts=tuple(cuts),
+        frame_rate_hz=frame_rate,
+        thumbnails=tuple(thumbs),
+        settings=s,
+    )

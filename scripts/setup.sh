@@ -1,0 +1,26 @@
+#!/usr/bin/env bash
+# Create .venv and install v2m into it (editable). `--dev` adds the test tools.
+# torch is installed first and pinned to 2.13.0: on this project's machines that is a local
+# CPU wheel (/opt/wheels); anything looser pulls a multi-GB CUDA build.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+extras=""
+[ "${1:-}" = "--dev" ] && extras="[dev]"
+
+python=${PYTHON:-python3.11}
+command -v "$python" >/dev/null 2>&1 || python=python3
+[ -x .venv/bin/python ] || "$python" -m venv .venv
+
+find_links=()
+[ -d /opt/wheels ] && find_links=(--find-links /opt/wheels)
+
+# uv installs the stack in seconds; plain pip is the fallback.
+if .venv/bin/python -m pip install -q uv >/dev/null 2>&1; then
+    .venv/bin/python -m uv pip install -q --python .venv/bin/python "${find_links[@]}" torch==2.13.0
+    .venv/bin/python -m uv pip install -q --python .venv/bin/python "${find_links[@]}" -e ".${extras}"
+else
+    .venv/bin/python -m pip install -q "${find_links[@]}" torch==2.13.0
+    .venv/bin/python -m pip install -q "${find_links[@]}" -e ".${extras}"
+fi
+echo "v2m installed in .venv ($(.venv/bin/python -c 'import v2m.model, torch; print("torch", torch.__version__)'))"
