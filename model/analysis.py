@@ -25,6 +25,7 @@ from v2m.model.media import (
     iter_video_frames,
     probe,
 )
+from v2m.model.prefetch import prefetch
 from v2m.model.types import Cut
 
 ProgressFn = Callable[[float, str], None]
@@ -128,7 +129,8 @@ def _analyze_video(
             batch.clear()
             batch_t.clear()
 
-    for frame in iter_video_frames(path, max_side=s.frame_side_px, info=info):
+    frames = prefetch(iter_video_frames(path, max_side=s.frame_side_px, info=info))
+    for frame in frames:
         detector.push(frame.rgb, frame.time_s)
         if step is None or frame.time_s + half_frame >= next_tick:
             if step is not None:

@@ -46,9 +46,11 @@ class CutDetector:
     """
 
     def __init__(self, *, frame_rate_hz: float, settings: CutSettings | None = None):
+        if not frame_rate_hz > 0:
+            raise InvalidInputError(f"frame_rate_hz must be > 0, got {frame_rate_hz}")
         self.settings = settings or CutSettings()
         s = self.settings
-        self._fps = frame_rate_hz
+        self._fps = float(frame_rate_hz)
         self._detector = AdaptiveDetector(
             adaptive_threshold=s.adaptive_threshold,
             min_scene_len=s.min_scene_len_frames,

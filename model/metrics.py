@@ -62,7 +62,7 @@ def pyscenedetect_cut_times(video_path: str | os.PathLike) -> list[float]:
     from scenedetect import AdaptiveDetector, detect
 
     scenes = detect(str(video_path), AdaptiveDetector())
-    return [end.get_seconds() for _start, end in scenes[:-1]]
+    return [end.seconds for _start, end in scenes[:-1]]
 
 
 def librosa_beat_times(audio_path: str | os.PathLike) -> np.ndarray:

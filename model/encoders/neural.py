@@ -43,6 +43,9 @@ def _preprocessor_config(weights_dir: str) -> dict:
 
 
 def _load(model_cls, weights_dir: str, *, name: str, **kwargs):
+    from transformers.utils import logging as hf_logging
+
+    hf_logging.disable_progress_bar()  # our own progress bar is the one the user sees
     try:
         return model_cls.from_pretrained(weights_dir, local_files_only=True, **kwargs)
     except (OSError, ValueError) as exc:

@@ -27,12 +27,14 @@ _CELLS_LONG = 16
 """Grid cells along the longer side."""
 _BLUR_SIGMA = 2.0
 """Gaussian blur (in work pixels) before cell averaging: soft cells tolerate shifts."""
+_LUMA_BLUR_SIGMA = 3.0
+"""Extra blur of the log-luminance layout, the component most sensitive to shifts."""
 _LOG_EPS = 0.02
 """Added to linear values in [0, 1] before the log, so black noise is not amplified."""
-_LUM_STD_FLOOR = 0.15
+_LUM_STD_FLOOR = 0.25
 _EDGE_RMS_FLOOR = 0.05
-_CHROMA_RMS_FLOOR = 0.08
-_WEIGHTS = {"luma": 1.0, "edges": 0.4, "chroma": 0.4, "constant": 0.5}
+_CHROMA_RMS_FLOOR = 0.15
+_WEIGHTS = {"luma": 0.8, "edges": 0.4, "chroma": 0.4, "constant": 0.5}
 
 
 def _cell_mean(x: np.ndarray, cell: int) -> np.ndarray:
@@ -73,7 +75,8 @@ class PixelsEncoder(VideoEncoder):
         log_r, log_g, log_b = logs[..., 0], logs[..., 1], logs[..., 2]
         log_lum = 0.299 * log_r + 0.587 * log_g + 0.114 * log_b
 
-        luma = _cell_mean(log_lum, cell).reshape(n, -1)
+        smooth_lum = np.stack([cv2.GaussianBlur(x, (0, 0), _LUMA_BLUR_SIGMA) for x in log_lum])
+        luma = _cell_mean(smooth_lum, cell).reshape(n, -1)
         luma = luma - luma.mean(axis=1, keepdims=True)
         luma = luma / np.maximum(luma.std(axis=1, keepdims=True), _LUM_STD_FLOOR)
 
