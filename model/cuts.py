@@ -29,7 +29,9 @@ class CutSettings:
 
     def __post_init__(self) -> None:
         if not self.adaptive_threshold > 0:
-            raise InvalidInputError(f"adaptive_threshold must be > 0, got {self.adaptive_threshold}")
+            raise InvalidInputError(
+                f"adaptive_threshold must be > 0, got {self.adaptive_threshold}"
+            )
         if self.min_scene_len_frames < 0 or self.window_width < 1:
             raise InvalidInputError(
                 "min_scene_len_frames must be >= 0 and window_width >= 1, got "

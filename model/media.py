@@ -267,7 +267,9 @@ def probe(path: str | os.PathLike) -> MediaInfo:
         )
 
 
-def analysis_size(video: VideoStreamInfo, *, max_side: int = DEFAULT_ANALYSIS_SIDE) -> tuple[int, int]:
+def analysis_size(
+    video: VideoStreamInfo, *, max_side: int = DEFAULT_ANALYSIS_SIDE
+) -> tuple[int, int]:
     """(width, height) of upright analysis frames: longer side ``max_side``, display aspect."""
     if not 16 <= max_side <= 4096:
         raise InvalidInputError(f"analysis size must be 16..4096 pixels, got {max_side}")

@@ -58,7 +58,7 @@ def nearest_offsets(targets_s, candidates_s) -> np.ndarray:
 
 
 def pyscenedetect_cut_times(video_path: str | os.PathLike) -> list[float]:
-    """Scene-cut times exactly as Algorithm 1 finds them (``detect`` with default AdaptiveDetector)."""
+    """Scene-cut times as Algorithm 1 finds them: ``detect(video, AdaptiveDetector())``."""
     from scenedetect import AdaptiveDetector, detect
 
     scenes = detect(str(video_path), AdaptiveDetector())

@@ -51,12 +51,25 @@ def plot_analysis(analysis: Analysis, path: str | os.PathLike, *, title: str | N
         ax.plot(a.peaks_s, peak_vals, "v", color="#e08a00", ms=6, label="peaks")
     fps = a.frame_rate_hz
     for i, cut in enumerate(a.cuts):
-        ax.axvline(cut.time_s, color="#c62828", ls="--", lw=1.2,
-                   label="cuts (PySceneDetect)" if i == 0 else None)
+        ax.axvline(
+            cut.time_s,
+            color="#c62828",
+            ls="--",
+            lw=1.2,
+            label="cuts (PySceneDetect)" if i == 0 else None,
+        )
         label = format_timecode(cut.time_s, fps) if fps else f"{cut.time_s:.2f}s"
-        ax.annotate(label, (cut.time_s, 1.0), xycoords=("data", "axes fraction"),
-                    xytext=(3, -12), textcoords="offset points", fontsize=8, color="#c62828",
-                    rotation=90, va="top")
+        ax.annotate(
+            label,
+            (cut.time_s, 1.0),
+            xycoords=("data", "axes fraction"),
+            xytext=(3, -12),
+            textcoords="offset points",
+            fontsize=8,
+            color="#c62828",
+            rotation=90,
+            va="top",
+        )
     ax.axhline(0, color="#cccccc", lw=0.6)
     ax.set_xlim(0, duration)
     ax.set_xlabel("time (s)")

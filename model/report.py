@@ -111,5 +111,7 @@ def summary_lines(a: Analysis, *, elapsed_s: float | None = None) -> list[str]:
         f"{len(a.peaks_s)} peaks, strongest at {top or '-'} s"
     )
     if elapsed_s is not None:
-        lines.append(f"analysed in {elapsed_s:.2f} s ({m.duration_s / max(elapsed_s, 1e-9):.1f}x real time)")
+        lines.append(
+            f"analysed in {elapsed_s:.2f} s ({m.duration_s / max(elapsed_s, 1e-9):.1f}x real time)"
+        )
     return lines

@@ -30,7 +30,9 @@ def format_timecode(time_s: float, frame_rate_hz: float, *, drop_frame: bool | N
         per_10min = nominal * 600 - dropped * 9
         per_min = nominal * 60 - dropped
         tens, rem = divmod(frame, per_10min)
-        frame += dropped * 9 * tens + (dropped * ((rem - dropped) // per_min) if rem > dropped else 0)
+        frame += dropped * 9 * tens + (
+            dropped * ((rem - dropped) // per_min) if rem > dropped else 0
+        )
     ff = frame % nominal
     ss = frame // nominal % 60
     mm = frame // (nominal * 60) % 60

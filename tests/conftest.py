@@ -27,7 +27,8 @@ def make_clip(clip_dir):
     """Render (once per session) a synthetic clip for a :class:`ClipSpec`; returns its path."""
     cache: dict[ClipSpec, Path] = {}
 
-    def make(spec: ClipSpec = ClipSpec(), *, suffix: str = ".mp4") -> Path:
+    def make(spec: ClipSpec | None = None, *, suffix: str = ".mp4") -> Path:
+        spec = spec or ClipSpec()
         if spec not in cache:
             path = clip_dir / f"clip{len(cache)}{suffix}"
             render_clip(path, spec)

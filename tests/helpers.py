@@ -16,13 +16,21 @@ def shared_media_path(relative: str) -> Path:
     """Path of a file in ../shared/media, or skip the test with the reason."""
     path = SHARED_MEDIA / relative
     if not path.exists():
-        pytest.skip(f"shared test media not available ({path} missing; it sits beside the repo "
-                    "in the project's workspace, not in a user's clone)")
+        pytest.skip(
+            f"shared test media not available ({path} missing; it sits beside the repo "
+            "in the project's workspace, not in a user's clone)"
+        )
     return path
 
 
-def write_audio(path: Path, samples: np.ndarray, sample_rate_hz: int, *, start_s: float = 0.0,
-                codec: str = "flac") -> Path:
+def write_audio(
+    path: Path,
+    samples: np.ndarray,
+    sample_rate_hz: int,
+    *,
+    start_s: float = 0.0,
+    codec: str = "flac",
+) -> Path:
     """Write float samples (float32[channels, n]) with PyAV; ``start_s`` offsets the stream."""
     import av
 

@@ -34,7 +34,9 @@ class MotionEncoder(VideoEncoder):
         h, w = frame.shape[:2]
         scale = _WORK_SIDE / max(h, w)
         size = (max(8, round(w * scale)), max(8, round(h * scale)))
-        return cv2.cvtColor(cv2.resize(frame, size, interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2GRAY)
+        return cv2.cvtColor(
+            cv2.resize(frame, size, interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2GRAY
+        )
 
     def encode(self, frames: np.ndarray, times_s: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
         times = np.asarray(times_s, np.float64)

@@ -128,7 +128,9 @@ class MertEncoder(MusicEncoder):
             receptive += (k - 1) * jump
             jump *= s
         self.receptive = receptive
-        self.window = max(self.receptive, int(window_s * self.sample_rate_hz) // self.hop * self.hop)
+        self.window = max(
+            self.receptive, int(window_s * self.sample_rate_hz) // self.hop * self.hop
+        )
 
     def encode(self, audio: AudioSignal) -> tuple[np.ndarray, np.ndarray]:
         import torch

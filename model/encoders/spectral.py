@@ -29,7 +29,9 @@ _CHROMA_WEIGHT = 0.5
 _TOP_DB = 80.0
 
 
-def causal_window(n_fft: int = _N_FFT, *, attack: int = _ATTACK, memory: int = _MEMORY) -> np.ndarray:
+def causal_window(
+    n_fft: int = _N_FFT, *, attack: int = _ATTACK, memory: int = _MEMORY
+) -> np.ndarray:
     """float64[n_fft]: exponential memory into the past, a raised-sine fade at the newest end."""
     w = np.exp(-(n_fft - 1 - np.arange(n_fft)) / memory)
     ramp = np.sin(0.5 * np.pi * (np.arange(attack) + 0.5) / attack) ** 2

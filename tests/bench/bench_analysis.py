@@ -54,8 +54,9 @@ def main() -> None:
         print(f"{'clip':>10}  {'decode-only fps':>15}  {'full analysis fps':>17}  {'ratio':>6}")
         for name, (w, h) in {"1080p30": (1920, 1080), "720p30": (1280, 720)}.items():
             path = Path(tmp) / f"{name}.mp4"
-            render_clip(path, ClipSpec(duration_s=args.seconds, cut_times_s=cuts, width=w,
-                                       height=h, seed=7))
+            render_clip(
+                path, ClipSpec(duration_s=args.seconds, cut_times_s=cuts, width=w, height=h, seed=7)
+            )
             _full(path)  # warm caches (imports, first-call costs) outside the timing
             decode = full = 0.0
             for _ in range(args.repeats):  # alternate, so drift hits both alike

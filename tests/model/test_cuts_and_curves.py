@@ -44,8 +44,9 @@ def test_analysis_fps_subsamples_features_but_not_cuts(make_clip):
     spec = SYNTHETIC["cfr"]
     analysis = analyze(make_clip(spec), settings=AnalysisSettings(analysis_fps=10))
     assert len(analysis.feature_times_s) == pytest.approx(spec.duration_s * 10, abs=1)
-    np.testing.assert_allclose([c.time_s for c in analysis.cuts], spec.cut_frame_times_s(),
-                               atol=1e-4)
+    np.testing.assert_allclose(
+        [c.time_s for c in analysis.cuts], spec.cut_frame_times_s(), atol=1e-4
+    )
 
 
 HARD_CUT_VIDEOS = [
@@ -84,5 +85,6 @@ def test_testvideo_cuts_at_one_and_six_seconds(media_index):
 def test_vfr_and_rotated_copies_give_the_same_cuts():
     vfr = analyze(shared_media_path("video/goldeneye-vfr-drop3.mp4"))
     rot = analyze(shared_media_path("video/issue-134-rotate.mp4"))
-    np.testing.assert_allclose([c.time_s for c in vfr.cuts], [c.time_s for c in rot.cuts],
-                               atol=1e-6)
+    np.testing.assert_allclose(
+        [c.time_s for c in vfr.cuts], [c.time_s for c in rot.cuts], atol=1e-6
+    )

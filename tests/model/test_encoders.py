@@ -63,11 +63,13 @@ def _swinging_disc(reversal_every: int, n: int) -> tuple[np.ndarray, np.ndarray]
 def test_motion_curve_peaks_where_movement_turns():
     frames, times = _swinging_disc(15, 120)  # turns at frames 15, 30, ... (every 0.5 s)
     enc = create_encoder("motion")
-    feats = np.concatenate([enc.encode(frames[i : i + 16], times[i : i + 16])[0]
-                            for i in range(0, len(frames), 16)])  # stateful across batches
+    feats = np.concatenate(
+        [enc.encode(frames[i : i + 16], times[i : i + 16])[0] for i in range(0, len(frames), 16)]
+    )  # stateful across batches
     curve = C.event_curve(feats, times, rate_hz=30, kernel_size=1)
-    peaks = curve.raw_times_s[C.pick_peaks(curve.raw, curve.raw_times_s, min_spacing_s=0.3,
-                                           min_height=1.0)]
+    peaks = curve.raw_times_s[
+        C.pick_peaks(curve.raw, curve.raw_times_s, min_spacing_s=0.3, min_height=1.0)
+    ]
     turns = np.arange(15, 120, 15) / 30.0
     assert len(peaks) == len(turns)
     np.testing.assert_allclose(peaks, turns, atol=2.5 / 30)
@@ -78,8 +80,14 @@ def tiny_dinov2(tmp_path_factory):
     from transformers import Dinov2Config, Dinov2Model
 
     path = tmp_path_factory.mktemp("dinov2")
-    config = Dinov2Config(hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                          intermediate_size=64, image_size=56, patch_size=14)
+    config = Dinov2Config(
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        image_size=56,
+        patch_size=14,
+    )
     Dinov2Model(config).save_pretrained(path)
     return path
 
@@ -89,10 +97,17 @@ def tiny_hubert(tmp_path_factory):
     from transformers import HubertConfig, HubertModel, Wav2Vec2FeatureExtractor
 
     path = tmp_path_factory.mktemp("mert")
-    config = HubertConfig(hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                          intermediate_size=64, conv_dim=(16, 16, 16), conv_stride=(5, 4, 4),
-                          conv_kernel=(10, 8, 4), num_conv_pos_embeddings=16,
-                          num_conv_pos_embedding_groups=2)
+    config = HubertConfig(
+        hidden_size=32,
+        num_hidden_layers=2,
+        num_attention_heads=2,
+        intermediate_size=64,
+        conv_dim=(16, 16, 16),
+        conv_stride=(5, 4, 4),
+        conv_kernel=(10, 8, 4),
+        num_conv_pos_embeddings=16,
+        num_conv_pos_embedding_groups=2,
+    )
     HubertModel(config).save_pretrained(path)
     Wav2Vec2FeatureExtractor(sampling_rate=16000, do_normalize=True).save_pretrained(path)
     return path
@@ -120,8 +135,21 @@ def test_dinov2_loads_from_a_local_directory_and_pools_patches(tiny_dinov2):
 def test_dinov2_through_the_cli(tiny_dinov2, make_clip, tmp_path, capsys):
     clip = make_clip(ClipSpec(duration_s=3, cut_times_s=(1.5,)))
     out = tmp_path / "curve.json"
-    rc = main(["curve", str(clip), "--encoder", "dinov2", "--weights", str(tiny_dinov2),
-               "--analysis-fps", "10", "--json", str(out), "-q"])
+    rc = main(
+        [
+            "curve",
+            str(clip),
+            "--encoder",
+            "dinov2",
+            "--weights",
+            str(tiny_dinov2),
+            "--analysis-fps",
+            "10",
+            "--json",
+            str(out),
+            "-q",
+        ]
+    )
     assert rc == 0
     data = json.loads(out.read_text())
     assert data["settings"]["encoder"] == "dinov2"
@@ -130,9 +158,14 @@ def test_dinov2_through_the_cli(tiny_dinov2, make_clip, tmp_path, capsys):
 
 
 def test_mert_style_model_gives_frames_at_its_hop(tiny_hubert, tmp_path):
-    path = write_audio(tmp_path / "clicks.flac",
-                       click_track([0.5, 1.0, 1.5], duration_s=2.0, sample_rate_hz=16000), 16000)
-    analysis = analyze(path, settings=AnalysisSettings(encoder="mert", weights_dir=str(tiny_hubert)))
+    path = write_audio(
+        tmp_path / "clicks.flac",
+        click_track([0.5, 1.0, 1.5], duration_s=2.0, sample_rate_hz=16000),
+        16000,
+    )
+    analysis = analyze(
+        path, settings=AnalysisSettings(encoder="mert", weights_dir=str(tiny_hubert))
+    )
     t = analysis.feature_times_s
     hop = 5 * 4 * 4 / 16000
     np.testing.assert_allclose(np.diff(t), hop, atol=1e-9)

@@ -42,16 +42,21 @@ def test_rotation_flag_gives_upright_portrait_frames(make_clip):
     frame = next(iter_video_frames(make_clip(spec), max_side=128))
     assert frame.rgb.shape == (128, 72, 3)
     # Upright means the coded frame turned clockwise: coded column 0 becomes the top row.
-    plain = next(iter_video_frames(make_clip(ClipSpec(duration_s=2, cut_times_s=(1.0,),
-                                                      width=320, height=180)), max_side=128))
+    plain = next(
+        iter_video_frames(
+            make_clip(ClipSpec(duration_s=2, cut_times_s=(1.0,), width=320, height=180)),
+            max_side=128,
+        )
+    )
     np.testing.assert_allclose(
         frame.rgb.astype(float), np.rot90(plain.rgb, k=-1).astype(float), atol=12
     )
 
 
 def test_non_square_pixels_are_resampled_to_display_aspect(make_clip):
-    spec = ClipSpec(duration_s=2, cut_times_s=(1.0,), width=480, height=360,
-                    sample_aspect_ratio=Fraction(4, 3))
+    spec = ClipSpec(
+        duration_s=2, cut_times_s=(1.0,), width=480, height=360, sample_aspect_ratio=Fraction(4, 3)
+    )
     info = probe(make_clip(spec))
     assert info.video.sample_aspect_ratio == Fraction(4, 3)
     assert (info.video.display_width, info.video.display_height) == (640, 360)
@@ -71,8 +76,11 @@ def test_audio_is_aligned_to_the_first_video_frame(tmp_path, audio_start_s):
     y = np.zeros((2, 4 * sr), np.float32)
     y[:, 2 * sr : 2 * sr + 100] = 0.9  # a click 2 s into the audio
     path = tmp_path / "av.mp4"
-    render_clip(path, ClipSpec(duration_s=4, cut_times_s=(2.0,), start_offset_s=1.0),
-                audio=AudioSignal(y, sr, audio_start_s))
+    render_clip(
+        path,
+        ClipSpec(duration_s=4, cut_times_s=(2.0,), start_offset_s=1.0),
+        audio=AudioSignal(y, sr, audio_start_s),
+    )
     audio = decode_audio(path, sample_rate_hz=sr, channels=2)
     assert audio.samples.shape[0] == 2
     click_s = np.argmax(np.abs(audio.mono)) / sr

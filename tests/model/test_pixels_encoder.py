@@ -42,7 +42,9 @@ def _check_robust_and_discriminative(frames):
     for kind, augs in AUGMENTATIONS.items():
         sims = []
         for frame, feat in zip(frames, feats, strict=True):
-            aug = enc.encode(np.stack([a(frame) for a in augs]), np.arange(len(augs), dtype=float))[0]
+            aug = enc.encode(np.stack([a(frame) for a in augs]), np.arange(len(augs), dtype=float))[
+                0
+            ]
             sims += [_cos(feat, f) for f in aug]
         assert np.mean(sims) >= 0.98, f"{kind}: mean cosine {np.mean(sims):.4f} < 0.98"
     cross = [_cos(feats[i], feats[j]) for i, j in itertools.combinations(range(len(feats)), 2)]
@@ -80,8 +82,9 @@ def test_pixels_robust_on_real_footage(relative, times):
 def test_black_frames_are_alike_and_unlike_a_picture():
     enc = create_encoder("pixels")
     rng = np.random.default_rng(0)
-    black = [np.clip(16 + rng.normal(0, 1.5, (144, 256, 3)), 0, 255).astype(np.uint8)
-             for _ in range(2)]
+    black = [
+        np.clip(16 + rng.normal(0, 1.5, (144, 256, 3)), 0, 255).astype(np.uint8) for _ in range(2)
+    ]
     picture = cv2.resize(rng.uniform(0, 255, (9, 16, 3)).astype(np.uint8), (256, 144))
     f = enc.encode(np.stack([*black, picture]), np.arange(3.0))[0]
     alike, unlike = _cos(f[0], f[1]), _cos(f[1], f[2])

@@ -34,7 +34,9 @@ def test_curve_writes_json_and_plot(make_clip, tmp_path, capsys):
 def test_curve_on_music_with_options(tmp_path, capsys):
     music = shared_media_path("music/loop_amen_full.flac")
     out = tmp_path / "m.json"
-    assert main(["curve", str(music), "--rate", "25", "--kernel", "5", "--json", str(out), "-q"]) == 0
+    assert (
+        main(["curve", str(music), "--rate", "25", "--kernel", "5", "--json", str(out), "-q"]) == 0
+    )
     data = json.loads(out.read_text())
     assert data["settings"]["modality"] == "music" and data["settings"]["rate_hz"] == 25
     assert data["cuts"] == [] and data["media"]["video"] is None
