@@ -37,6 +37,7 @@ DEFAULT_ANALYSIS_SIDE = 256
 """Longer side of analysis frames in pixels (PySceneDetect's own default working width)."""
 
 _TRUNCATION_SLACK_S = 0.5
+_INTERPOLATION = "AREA"
 
 
 @dataclass(frozen=True)
@@ -332,7 +333,7 @@ def iter_video_frames(
                         continue
                     next_tick = (math.floor(time_s * rate_hz + 0.5) + 1) / rate_hz
                 rgb = frame.to_ndarray(
-                    width=coded_w, height=coded_h, format="rgb24", interpolation="AREA"
+                    width=coded_w, height=coded_h, format="rgb24", interpolation=_INTERPOLATION
                 )
                 if turns:
                     rgb = np.ascontiguousarray(np.rot90(rgb, k=turns))

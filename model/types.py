@@ -56,3 +56,57 @@ class Hit:
     time_s: float
     strength: float
     kind: str
+
+
+@dataclass(frozen=True)
+class ScoreRequest:
+    """What a backend is asked to score. Times are seconds from the selection's in point.
+
+    Attributes:
+        duration_s: length of the music.
+        curve: smoothed video event curve over the selection.
+        hits: the hit plan.
+        frame_rate_hz: the picture's rate (tolerances and errors in frames).
+        prompt: text describing the music (user's, or described from the video).
+        style: preset name to force (``None``: chosen from the prompt).
+        bpm, key, meter, stems: explicit overrides (``None``: from the prompt or style).
+        seed: the only source of randomness.
+        tempo_hint: (beat_s, phase_s) of periodic motion to follow, or ``None``.
+    """
+
+    duration_s: float
+    curve: EventCurve
+    hits: tuple[Hit, ...]
+    frame_rate_hz: float
+    prompt: str = ""
+    style: str | None = None
+    bpm: float | None = None
+    key: str | None = None
+    meter: int | None = None
+    stems: tuple[str, ...] | None = None
+    seed: int = 0
+    tempo_hint: tuple[float, float] | None = None
+
+
+@dataclass(frozen=True, eq=False)
+class ScoreResult:
+    """A backend's output.
+
+    Attributes:
+        sample_rate: Hz of every audio array.
+        stems: ``{name: float32[2, n]}`` at the mix's gain (they sum to the mix before the
+            limiter).
+        mix: float32[2, n], mastered.
+        midi: a standard MIDI file, or ``None`` for audio-only backends.
+        tempo_map: the beat grid (``v2m.model.tempo.TempoMap``), or ``None``.
+        hit_report: per hit: planned time, achieved time, error (ms, frames), beat, downbeat.
+        metadata: style, tempo, loudness, settings — JSON-ready.
+    """
+
+    sample_rate: int
+    stems: dict
+    mix: np.ndarray
+    midi: bytes | None
+    tempo_map: object
+    hit_report: tuple
+    metadata: dict

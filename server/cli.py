@@ -1,8 +1,9 @@
 """The ``v2m`` command line: a thin shell around ``v2m.model`` (DESIGN §1).
 
+v2m score VIDEO [--prompt TEXT] [--in S --out S] [--seed N] [--backend composer] -o OUTDIR
 v2m curve MEDIA [--encoder NAME] [--rate HZ] [--json FILE] [--plot FILE.png]
 v2m demo [--out DIR]
-v2m encoders
+v2m encoders | styles
 """
 
 from __future__ import annotations
@@ -78,6 +79,60 @@ def _curve_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _score_command(args: argparse.Namespace) -> int:
+    from v2m.model.outputs import write_outputs
+    from v2m.model.pipeline import score
+    from v2m.model.styles import parse_stems
+
+    progress, close = _progress_bar(not args.quiet)
+    started = time.perf_counter()
+    try:
+        job = score(
+            args.video,
+            prompt=args.prompt,
+            style=args.style,
+            in_s=args.in_s,
+            out_s=args.out_s,
+            seed=args.seed,
+            backend=args.backend,
+            markers_s=args.marker or (),
+            bpm=args.bpm,
+            key=args.key,
+            meter=args.meter,
+            stems=parse_stems(args.stems) if args.stems else None,
+            progress=progress,
+        )
+        paths = write_outputs(job, args.out, preview=not args.no_preview)
+    finally:
+        close()
+    r = job.result
+    meta = r.metadata
+    tempo = meta["tempo"]
+    print(f"prompt ({job.prompt_source}): {job.request.prompt}")
+    print(
+        f"style {meta['style']} in {meta['key']}, {tempo['bpm_min']:.1f}-{tempo['bpm_max']:.1f} "
+        f"bpm{' (constant)' if tempo['constant'] else ' (follows the hits)'}, "
+        f"{meta['loudness']['integrated_lufs']:.1f} LUFS, peak "
+        f"{meta['loudness']['true_peak_dbtp']:.1f} dBTP"
+    )
+    from v2m.model.timecode import format_timecode
+
+    fps = job.request.frame_rate_hz
+    print(f"hits ({len(r.hit_report)}):")
+    for p in r.hit_report:
+        where = "downbeat" if p.on_downbeat else "beat" if p.on_beat else "off-beat"
+        bar = int(p.beat // r.tempo_map.meter) + 1
+        print(
+            f"  {format_timecode(p.time_s + job.in_s, fps)}  {p.kind:7s} bar {bar:3d} "
+            f"{where:8s}  error {p.error_ms:+6.1f} ms  {p.error_frames:+.2f} frames"
+        )
+    print(
+        f"scored {job.request.duration_s:.2f} s in {time.perf_counter() - started:.1f} s; "
+        f"wrote {len(paths)} files to {args.out}"
+    )
+    return 0
+
+
 def _demo_command(args: argparse.Namespace) -> int:
     from v2m.model.sample_clip import ClipSpec, render_clip
 
@@ -103,6 +158,15 @@ def _demo_command(args: argparse.Namespace) -> int:
         quiet=args.quiet,
     )
     return _curve_command(ns)
+
+
+def _styles_command(args: argparse.Namespace) -> int:
+    from v2m.model.styles import PRESETS
+
+    for s in PRESETS.values():
+        lo, hi = s.bpm_range
+        print(f"{s.name:11s} {lo:.0f}-{hi:.0f} bpm  {s.tonic} {s.mode:5s}  {s.description}")
+    return 0
 
 
 def _encoders_command(args: argparse.Namespace) -> int:
@@ -177,16 +241,54 @@ def build_parser() -> argparse.ArgumentParser:
     p.set_defaults(run=_curve_command)
 
     p = sub.add_parser(
+        "score",
+        help="score a video: mix, stems, MIDI and a hit report whose accents land on its cuts",
+        description="Analyse VIDEO, plan hits on its cuts (and markers), solve a tempo map that "
+        "puts them on beats, arrange and render the music, and write mix.wav, stems/*.wav, "
+        "score.mid, hits.json, curve.png and preview.mp4 into OUTDIR.",
+    )
+    p.add_argument("video", help="video file")
+    p.add_argument("-o", "--out", required=True, metavar="OUTDIR", help="output folder")
+    p.add_argument(
+        "--prompt",
+        help="what the music should be, e.g. 'dark trailer, 96 bpm, "
+        "D minor, no melody' (default: described from the video)",
+    )
+    p.add_argument("--style", help="force a style preset (see `v2m styles`)")
+    p.add_argument("--in", dest="in_s", type=float, metavar="S", help="selection start (s)")
+    p.add_argument("--out-point", dest="out_s", type=float, metavar="S", help="selection end (s)")
+    p.add_argument(
+        "--marker",
+        type=float,
+        action="append",
+        metavar="S",
+        help="a must-hit moment (s, media time); repeatable",
+    )
+    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    p.add_argument("--bpm", type=float, help="tempo override")
+    p.add_argument("--key", help="key override, e.g. 'D minor', 'Bb'")
+    p.add_argument("--meter", type=int, help="beats per bar override (2..7)")
+    p.add_argument("--stems", help="stems to play, e.g. 'drums,bass,harmony'")
+    p.add_argument("--backend", default="composer", help="scoring backend (default: composer)")
+    p.add_argument("--no-preview", action="store_true", help="skip preview.mp4")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=_score_command)
+
+    p = sub.add_parser(
         "demo",
-        help="render a sample clip with known cuts and analyse it",
-        description="Render a 12 s sample clip with four cuts (made here, no "
-        "downloads) and run `v2m curve` on it.",
+        help="render a sample clip with known cuts and score it",
+        description="Render a 12 s sample clip with four cuts (made here, no downloads) and "
+        "run `v2m score` on it.",
     )
     p.add_argument(
         "--out", default="v2m-demo", metavar="DIR", help="output folder (default: %(default)s)"
     )
-    _add_curve_options(p)
+    p.add_argument("--prompt", help="what the music should be (default: described)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=_demo_command)
+
+    p = sub.add_parser("styles", help="list the style presets")
+    p.set_defaults(run=_styles_command)
 
     p = sub.add_parser("encoders", help="list the feature encoders")
     p.set_defaults(run=_encoders_command)

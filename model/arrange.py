@@ -1,0 +1,343 @@
+"""The arranger: hit plan + event curve + style → notes for drums, bass, harmony, melody, fx.
+
+Everything is placed in *beats* on the solved tempo map, so the timing of hits is decided by the
+tempo solver alone and the style only chooses sounds and patterns. The shape of the piece:
+
+* sections start at strong must-hits (big cuts, markers): the progression restarts, parts
+  change, and a crash + kick (plus the style's hit sound) marks the hit itself;
+* intensity follows the smoothed event curve bar by bar: quiet bars thin out to pads and a soft
+  pulse, busy bars add hats, extra kicks, melody and fills;
+* a snare fill and an fx riser lead into strong hits;
+* the beat is always the strongest broadband onset around (kick and snare on beats, hats on
+  eighths), because the paper's metric hears beats through librosa's onset tracker.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+
+from v2m.model.styles import NOTE_NAMES, Style
+from v2m.model.tempo import TempoPlan
+from v2m.model.types import EventCurve
+
+MAJOR = (0, 2, 4, 5, 7, 9, 11)
+MINOR = (0, 2, 3, 5, 7, 8, 10)
+
+# General-MIDI percussion keys.
+KICK, SNARE, CLAP, HAT, OPEN_HAT, CRASH, RIDE, TOM_LOW, TOM_HIGH = (
+    36,
+    38,
+    39,
+    42,
+    46,
+    49,
+    51,
+    45,
+    50,
+)
+STRONG_HIT = 0.6
+"""Hit strength from which a hit opens a section and gets a fill and a riser."""
+
+
+@dataclass(frozen=True)
+class Note:
+    """One note on the beat grid. ``program`` is General MIDI (0-based); drums use keys."""
+
+    stem: str
+    start_beat: float
+    length_beats: float
+    pitch: int
+    velocity: int
+    program: int = 0
+    is_drum: bool = False
+
+
+@dataclass(frozen=True)
+class Arrangement:
+    notes: tuple[Note, ...]
+    first_beat: float
+    last_beat: float
+    sections: tuple[float, ...]
+    """Beat positions where sections start."""
+    key: str
+    intensity_per_bar: tuple[float, ...]
+
+
+def _scale(style: Style) -> tuple[int, ...]:
+    return MAJOR if style.mode == "major" else MINOR
+
+
+def _chord_pcs(style: Style, degree: int, *, seventh: bool) -> list[int]:
+    scale = _scale(style)
+    tonic = NOTE_NAMES.index(style.tonic)
+    steps = (0, 2, 4, 6) if seventh else (0, 2, 4)
+    return [(tonic + scale[(degree + s) % 7] + 12 * ((degree + s) // 7)) % 12 for s in steps]
+
+
+def _voice(pcs: list[int], previous: list[int] | None, low: int = 52, high: int = 76) -> list[int]:
+    """The voicing of pitch classes ``pcs`` in [low, high] that moves least from ``previous``."""
+    candidates = []
+    for inversion in range(len(pcs)):
+        order = pcs[inversion:] + pcs[:inversion]
+        for base_octave in range(low // 12, high // 12 + 1):
+            notes, current = [], base_octave * 12 + order[0]
+            for pc in order:
+                while current % 12 != pc:
+                    current += 1
+                notes.append(current)
+                current += 1
+            if notes[0] >= low and notes[-1] <= high:
+                candidates.append(notes)
+    if not candidates:
+        return [60 + pc for pc in pcs]
+    if previous is None:
+        centre = (low + high) / 2
+        return min(candidates, key=lambda n: abs(np.mean(n) - centre))
+
+    def motion(notes: list[int]) -> float:
+        a, b = sorted(notes), sorted(previous)
+        n = min(len(a), len(b))
+        return sum(abs(x - y) for x, y in zip(a[:n], b[:n], strict=True)) + abs(len(a) - len(b))
+
+    return min(candidates, key=motion)
+
+
+def _intensity(curve: EventCurve, times_s: np.ndarray) -> np.ndarray:
+    """0.2..1 per time: the smoothed curve, scaled over the clip."""
+    v = np.interp(times_s, curve.times_s, curve.values)
+    lo, hi = float(curve.values.min()), float(curve.values.max())
+    scaled = (v - lo) / (hi - lo) if hi - lo > 1e-6 else np.full_like(v, 0.5)
+    return 0.2 + 0.8 * np.clip(scaled, 0, 1)
+
+
+class _Parts:
+    """Collects notes; drum hits on a key at the same position keep the loudest."""
+
+    def __init__(self, style: Style):
+        self.style = style
+        self.notes: list[Note] = []
+
+    def add(self, stem: str, beat: float, length: float, pitch: int, velocity: float) -> None:
+        if stem not in self.style.stems:
+            return
+        vel = int(np.clip(round(velocity), 1, 127))
+        if stem == "drums":
+            self.notes.append(Note("drums", beat, length, pitch, vel, 0, True))
+        else:
+            program = self.style.programs.get(stem, 0)
+            self.notes.append(Note(stem, beat, length, int(np.clip(pitch, 0, 127)), vel, program))
+
+    def dedupe_drums(self) -> list[Note]:
+        best: dict[tuple, Note] = {}
+        others = []
+        for n in self.notes:
+            if not n.is_drum:
+                others.append(n)
+                continue
+            key = (round(n.start_beat, 4), n.pitch)
+            if key not in best or n.velocity > best[key].velocity:
+                best[key] = n
+        return sorted(others + list(best.values()), key=lambda n: (n.start_beat, n.stem, n.pitch))
+
+
+def _swing(beat: float, amount: float) -> float:
+    """Delay off-beat eighths by ``amount`` of an eighth."""
+    frac = beat - math.floor(beat)
+    return beat + (amount * 0.5 / 2 if abs(frac - 0.5) < 1e-6 else 0.0)
+
+
+def _drum_bar(
+    parts: _Parts,
+    bar_start: float,
+    meter: int,
+    level: float,
+    groove: str,
+    swing: float,
+    rng: np.random.Generator,
+) -> None:
+    """One bar of groove at ``level`` (0.2 quiet .. 1 full)."""
+    v = 88 + 35 * level
+    for b in range(meter):
+        beat = bar_start + b
+        backbeat = b % 2 == 1
+        if groove == "four_floor":
+            parts.add("drums", beat, 0.5, KICK, v + 5)
+            if backbeat:
+                parts.add("drums", beat, 0.5, CLAP, v - 5)
+        elif groove == "halftime":
+            if b == 0 or (level > 0.6 and b == 2 and rng.random() < 0.6):
+                parts.add("drums", beat, 0.5, KICK, v + 5)
+            elif b == 2 % meter or (meter == 3 and b == 2):
+                parts.add("drums", beat, 0.5, SNARE, v)
+            else:
+                parts.add("drums", beat, 0.5, KICK, v - 12)
+        elif groove in ("pulse", "brushes"):
+            parts.add(
+                "drums", beat, 0.5, KICK if not backbeat else SNARE, v - (12 if backbeat else 0)
+            )
+        else:  # backbeat, shuffle
+            parts.add("drums", beat, 0.5, SNARE if backbeat else KICK, v)
+            if not backbeat and level > 0.7 and rng.random() < 0.4:
+                parts.add("drums", beat + 0.5, 0.5, KICK, v - 20)
+        # Cymbals: quarters when quiet, eighths when busy; off-beats softer than beats.
+        hat = RIDE if groove in ("brushes", "pulse") and level > 0.5 else HAT
+        parts.add("drums", beat, 0.25, hat, v - 25)
+        if level > 0.4:
+            parts.add("drums", _swing(beat + 0.5, swing), 0.25, hat, v - 38)
+
+
+def arrange(
+    plan: TempoPlan,
+    *,
+    style: Style,
+    curve: EventCurve,
+    duration_s: float,
+    seed: int,
+) -> Arrangement:
+    """Notes for every stem of ``style`` over ``duration_s`` seconds.
+
+    Args:
+        plan: the tempo map and hit placements (from :func:`~v2m.model.tempo.solve_tempo`).
+        curve: the smoothed event curve (times from 0), for intensity.
+        seed: the arrangement's only source of randomness.
+    """
+    rng = np.random.default_rng(seed)
+    grid = plan.tempo_map
+    meter = grid.meter
+    first_beat = math.floor(float(grid.beat_of(0.0)) / meter) * meter
+    last_beat = float(grid.beat_of(duration_s))
+    bars = list(range(int(first_beat), int(math.ceil(last_beat)) + 1, meter))
+    bar_times = grid.time_of(np.array(bars, np.float64) + meter / 2)
+    intensity = _intensity(curve, np.clip(bar_times, 0, duration_s))
+    parts = _Parts(style)
+
+    strong = [
+        p for p in plan.placements if p.kind in ("cut", "marker") and p.strength >= STRONG_HIT
+    ]
+    section_starts = sorted({math.floor(p.beat / meter) * meter for p in strong} | {bars[0]})
+    scale = _scale(style)
+    tonic_pc = NOTE_NAMES.index(style.tonic)
+    previous_voicing: list[int] | None = None
+    motif = rng.choice([(0, 2, 1, 4), (4, 2, 0, 1), (0, 1, 2, 4), (2, 4, 5, 4)])
+    rhythm = rng.choice([(0, 1, 1.5, 2.5), (0, 0.5, 1, 2), (0, 1.5, 2, 3), (0, 1, 2, 3)])
+
+    for i, bar in enumerate(bars):
+        level = float(intensity[i])
+        section = max(s for s in section_starts if s <= bar)
+        bar_in_section = (bar - section) // meter
+        degree = style.progression[bar_in_section % len(style.progression)]
+        seventh = style.name in ("lofi", "hiphop") or (style.name == "acoustic" and level > 0.6)
+        pcs = _chord_pcs(style, degree, seventh=seventh)
+        voicing = _voice(pcs, previous_voicing)
+        previous_voicing = voicing
+        root = 36 + (pcs[0] - 36) % 12
+
+        _drum_bar(parts, bar, meter, level, style.groove, style.swing, rng)
+
+        # Harmony: sustained chord when quiet, re-struck on beats when busy.
+        if level < 0.55 or style.name in ("ambient", "cinematic", "orchestral"):
+            for p in voicing:
+                parts.add("harmony", bar, meter, p, 50 + 30 * level)
+        else:
+            for b in range(0, meter, 2 if style.density < 0.8 else 1):
+                for p in voicing:
+                    parts.add(
+                        "harmony", bar + b, 1.8 if style.density < 0.8 else 0.9, p, 55 + 30 * level
+                    )
+
+        # Bass: root on the downbeat; busier bars walk root-fifth on beats.
+        parts.add("bass", bar, 1.5 if level > 0.5 else meter, root, 80 + 30 * level)
+        if level > 0.5:
+            fifth = root + 7
+            for b in range(2, meter, 2):
+                parts.add("bass", bar + b, 1.0, fifth if b % 4 == 2 else root, 72 + 30 * level)
+
+        # Melody: a motif over chord tones in the busier bars, varied every other bar.
+        if level > 0.45 * (1.2 - style.density) + 0.25:
+            shift = 0 if bar_in_section % 2 == 0 else int(rng.integers(-1, 2))
+            for onset, step in zip(rhythm, motif, strict=True):
+                if onset >= meter:
+                    continue
+                degree_step = degree + step + shift
+                pitch = 72 + tonic_pc + scale[degree_step % 7] + 12 * (degree_step // 7) - 12
+                parts.add("melody", bar + onset, 0.9, pitch, 70 + 35 * level)
+
+        # Pad swell in quiet bars (fx).
+        if level < 0.35:
+            parts.add("fx", bar, meter, voicing[-1] + 12, 40)
+
+    must_beats = [p.beat for p in plan.placements if p.kind in ("cut", "marker")]
+    _breathe_before(parts, must_beats)
+    for p in plan.placements:
+        _mark_hit(parts, p, style, scale, tonic_pc)
+
+    return Arrangement(
+        notes=tuple(parts.dedupe_drums()),
+        first_beat=float(first_beat),
+        last_beat=last_beat,
+        sections=tuple(float(s) for s in section_starts),
+        key=f"{style.tonic} {style.mode}",
+        intensity_per_bar=tuple(float(x) for x in intensity),
+    )
+
+
+BREATH_BEATS = 0.5
+"""Silence before a must-hit: nothing starts in this last half-beat and sustained notes stop,
+so the hit is the biggest change around — to the ear and to an onset detector."""
+
+
+def _breathe_before(parts: _Parts, hit_beats: list[float]) -> None:
+    kept = []
+    for n in parts.notes:
+        end = n.start_beat + n.length_beats
+        drop = False
+        for h in hit_beats:
+            if h - BREATH_BEATS < n.start_beat < h - 1e-6:
+                drop = True
+                break
+            if n.start_beat <= h - BREATH_BEATS and end > h - BREATH_BEATS / 2 and not n.is_drum:
+                n = Note(
+                    n.stem,
+                    n.start_beat,
+                    max(0.125, h - BREATH_BEATS / 2 - n.start_beat),
+                    n.pitch,
+                    n.velocity,
+                    n.program,
+                    n.is_drum,
+                )
+                end = n.start_beat + n.length_beats
+        if not drop:
+            kept.append(n)
+    parts.notes = kept
+
+
+def _mark_hit(parts: _Parts, p, style: Style, scale, tonic_pc) -> None:
+    """Kick, snare and crash on the hit, the style's hit sound, a fill and riser before strong
+    ones (ending a half-beat early, so the hit lands out of a breath)."""
+    must = p.kind in ("cut", "marker")
+    s = p.strength
+    beat = p.beat
+    if must:
+        parts.add("drums", beat, 1.0, KICK, 110 + 17 * s)
+        parts.add("drums", beat, 1.0, SNARE, 100 + 27 * s)
+        parts.add("drums", beat, 2.0, CRASH, 95 + 32 * s)
+        parts.add("bass", beat, 2.0, 36 + tonic_pc % 12, 100 + 27 * s)
+        if style.hit_sound == "orchestra_hit":
+            for off in (0, 4, 7, 12):
+                parts.add("fx", beat, 1.0, 60 + tonic_pc + off, 100 + 27 * s)
+        elif style.hit_sound == "stab":
+            for off in (0, scale[2], 7):
+                parts.add("harmony", beat, 0.5, 60 + tonic_pc + off, 100 + 27 * s)
+        else:  # boom or crash: a low tom boom on the hit
+            parts.add("drums", beat, 1.0, TOM_LOW, 90 + 37 * s)
+        if s >= STRONG_HIT and beat - 2 >= 0:
+            for k in range(6):  # snare sixteenths leading in, then the breath
+                parts.add("drums", beat - 2 + k * 0.25, 0.25, SNARE, 55 + 9 * k)
+            for k in range(6):  # riser: rising notes into the breath
+                parts.add("fx", beat - 2 + k * 0.25, 0.25, 72 + 2 * k, 45 + 7 * k)
+    else:  # optional peak: an accent, lighter
+        parts.add("drums", beat, 0.5, TOM_HIGH, 70 + 40 * s)
+        parts.add("drums", beat, 0.5, OPEN_HAT, 60 + 40 * s)

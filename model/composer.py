@@ -1,0 +1,155 @@
+"""``composer`` — the embedded backend: tempo solver + arranger + synthesizer, CPU, no weights.
+
+Deterministic for a seed: the same request gives a byte-identical mix. Timing (the tempo map
+and where each hit lands) depends only on the hits, the tempo range and the meter, never on
+the instruments, so two styles with the same tempo settings place the hits identically.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from v2m.model.arrange import arrange
+from v2m.model.backends import Backend, ProgressFn, register_backend
+from v2m.model.errors import InvalidInputError
+from v2m.model.mastering import master
+from v2m.model.midi import arrangement_to_midi
+from v2m.model.styles import Overrides, choose_style, parse_key, validate_bpm
+from v2m.model.synth import render_stems
+from v2m.model.tempo import TempoPlan, constant_tempo_map, solve_tempo
+from v2m.model.types import ScoreRequest, ScoreResult
+
+SAMPLE_RATE_HZ = 48000
+MAX_DURATION_S = 20 * 60.0
+
+
+def request_overrides(request: ScoreRequest) -> Overrides:
+    tonic = mode = None
+    if request.key:
+        tonic, mode = parse_key(request.key)
+    return Overrides(
+        bpm=validate_bpm(request.bpm) if request.bpm is not None else None,
+        tonic=tonic,
+        mode=mode,
+        meter=request.meter,
+        stems=request.stems,
+    )
+
+
+@register_backend
+class ComposerBackend(Backend):
+    """Built-in composer: hit-point tempo map, arranged stems, no weights (CPU)."""
+
+    name = "composer"
+    device = "cpu"
+
+    def __init__(
+        self,
+        *,
+        sample_rate_hz: int = SAMPLE_RATE_HZ,
+        target_lufs: float = -16.0,
+        ceiling_dbtp: float = -1.0,
+    ):
+        if sample_rate_hz not in (44100, 48000):
+            raise InvalidInputError(f"sample rate must be 44100 or 48000 Hz, got {sample_rate_hz}")
+        self.sample_rate_hz = sample_rate_hz
+        self.target_lufs = target_lufs
+        self.ceiling_dbtp = ceiling_dbtp
+
+    def generate(self, request: ScoreRequest, *, progress: ProgressFn | None = None) -> ScoreResult:
+        progress = progress or (lambda fraction, stage: None)
+        if not 0 < request.duration_s <= MAX_DURATION_S:
+            raise InvalidInputError(
+                f"duration {request.duration_s:.2f} s is outside 0..{MAX_DURATION_S:.0f} s"
+            )
+        if request.meter is not None and not 2 <= request.meter <= 7:
+            raise InvalidInputError(f"meter must be 2..7 beats per bar, got {request.meter}")
+        choice = choose_style(
+            request.prompt, style=request.style, overrides=request_overrides(request)
+        )
+        style = choice.style
+        progress(0.0, "planning tempo")
+        plan = self._tempo(request, style)
+        progress(0.15, "arranging")
+        arrangement = arrange(
+            plan, style=style, curve=request.curve, duration_s=request.duration_s, seed=request.seed
+        )
+        grid = plan.tempo_map
+        starts = grid.time_of([n.start_beat for n in arrangement.notes])
+        ends = grid.time_of([n.start_beat + n.length_beats for n in arrangement.notes])
+        times = {
+            n: (float(s), float(e)) for n, s, e in zip(arrangement.notes, starts, ends, strict=True)
+        }
+        progress(0.3, "rendering stems")
+        n = int(round(request.duration_s * self.sample_rate_hz))
+        stems = render_stems(
+            list(arrangement.notes),
+            times_s=times,
+            sample_rate_hz=self.sample_rate_hz,
+            n_samples=n,
+            seed=request.seed,
+        )
+        _fade_out(stems, self.sample_rate_hz)
+        progress(0.8, "mastering")
+        premaster = sum(stems.values()) if stems else np.zeros((2, n), np.float32)
+        mix, report = master(
+            premaster,
+            self.sample_rate_hz,
+            target_lufs=self.target_lufs,
+            ceiling_dbtp=self.ceiling_dbtp,
+        )
+        gain = np.float32(10 ** (report.gain_db / 20))
+        stems = {k: (v * gain).astype(np.float32) for k, v in stems.items()}
+        midi = arrangement_to_midi(arrangement, grid, title=f"v2m {style.name}")
+        progress(1.0, "done")
+        bpms = grid.bpm_at(np.arange(arrangement.first_beat, arrangement.last_beat + 1))
+        metadata = {
+            "backend": self.name,
+            "style": style.name,
+            "style_scores": choice.scores,
+            "prompt": request.prompt,
+            "key": arrangement.key,
+            "meter": style.meter,
+            "stems": list(stems),
+            "tempo": {
+                "constant": grid.constant,
+                "bpm_min": round(float(bpms.min()), 3),
+                "bpm_max": round(float(bpms.max()), 3),
+                "bpm_median": round(float(np.median(bpms)), 3),
+            },
+            "sections_at_beats": list(arrangement.sections),
+            "loudness": {
+                "target_lufs": self.target_lufs,
+                "integrated_lufs": round(report.integrated_lufs, 2),
+                "true_peak_dbtp": round(report.true_peak_dbtp, 2),
+                "gain_db": round(report.gain_db, 2),
+                "limiter_max_reduction_db": round(report.limiter_max_reduction_db, 2),
+            },
+            "seed": request.seed,
+            "sample_rate_hz": self.sample_rate_hz,
+        }
+        return ScoreResult(self.sample_rate_hz, stems, mix, midi, grid, plan.placements, metadata)
+
+    def _tempo(self, request: ScoreRequest, style) -> TempoPlan:
+        if request.tempo_hint is not None:
+            beat_s, phase_s = request.tempo_hint
+            grid = constant_tempo_map(
+                beat_s=beat_s, phase_s=phase_s, meter=style.meter, duration_s=request.duration_s
+            )
+            return TempoPlan.for_grid(grid, request.hits, frame_rate_hz=request.frame_rate_hz)
+        return solve_tempo(
+            request.hits,
+            duration_s=request.duration_s,
+            bpm_range=style.bpm_range,
+            bpm=style.bpm,
+            meter=style.meter,
+            frame_rate_hz=request.frame_rate_hz,
+        )
+
+
+def _fade_out(stems: dict, sample_rate_hz: int, seconds: float = 0.25) -> None:
+    """Fade the last ``seconds`` so the music ends cleanly at the out point."""
+    for audio in stems.values():
+        n = min(audio.shape[1], int(seconds * sample_rate_hz))
+        if n:
+            audio[:, -n:] *= np.linspace(1.0, 0.0, n, dtype=np.float32)

@@ -1,0 +1,257 @@
+"""Write a score to a folder: mix, stems, MIDI, hit report, plot and a preview video.
+
+    OUT/mix.wav          mastered stereo mix (24-bit PCM)
+    OUT/stems/NAME.wav   one file per stem, at the mix's gain
+    OUT/score.mid        the arrangement with the solved tempo map
+    OUT/hits.json        per-hit report and every setting used
+    OUT/curve.png        event curve, cuts and the placed hits
+    OUT/preview.mp4      the selection's picture with the music (original sound ducked under)
+
+Every file is written to a temporary name and renamed into place, so a crash never leaves a
+half-written file under its final name.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from fractions import Fraction
+from pathlib import Path
+
+import av
+import numpy as np
+import soundfile
+
+from v2m import __version__
+from v2m.model.describe import video_measurements
+from v2m.model.media import decode_audio
+from v2m.model.pipeline import ScoreJob
+from v2m.model.tempo import median_error_frames
+
+DUCK_DB = -14.0
+"""Level of the original sound under the music in the preview."""
+
+
+def _atomic(path: Path, write) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
+    os.close(fd)
+    try:
+        write(tmp)
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file normal permissions
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_wav(path: Path, audio: np.ndarray, sample_rate_hz: int) -> None:
+    """float[channels, n] → 24-bit PCM WAV (deterministic bytes for the same samples)."""
+    _atomic(
+        path,
+        lambda tmp: soundfile.write(tmp, audio.T, sample_rate_hz, subtype="PCM_24", format="WAV"),
+    )
+
+
+def hit_report_dict(job: ScoreJob) -> dict:
+    r = job.result
+    return {
+        "schema": "v2m.hits/1",
+        "v2m_version": __version__,
+        "media": job.analysis.media.path,
+        "selection_s": [job.in_s, job.out_s],
+        "frame_rate_hz": job.request.frame_rate_hz,
+        "prompt": job.request.prompt,
+        "prompt_source": job.prompt_source,
+        "video_measurements": video_measurements(job.analysis, job.in_s, job.out_s),
+        "motion": None
+        if job.motion is None
+        else {
+            "bpm": round(job.motion.bpm, 3),
+            "strength": round(job.motion.strength, 3),
+            "motion_beats_s": [round(t, 4) for t in job.motion.motion_beats_s],
+        },
+        "settings": {
+            "style": job.request.style,
+            "bpm": job.request.bpm,
+            "key": job.request.key,
+            "meter": job.request.meter,
+            "stems": job.request.stems,
+            "seed": job.request.seed,
+        },
+        "result": r.metadata,
+        "beats_s": [
+            round(float(t), 5) for t in r.tempo_map.beat_times_s if 0 <= t <= job.request.duration_s
+        ],
+        "hits": [
+            {
+                "kind": p.kind,
+                "planned_s": round(p.time_s, 5),
+                "achieved_s": round(p.achieved_s, 5),
+                "error_ms": round(p.error_ms, 3),
+                "error_frames": round(p.error_frames, 4),
+                "beat": p.beat,
+                "bar": int(p.beat // r.tempo_map.meter) + 1,
+                "on_beat": p.on_beat,
+                "on_downbeat": p.on_downbeat,
+                "strength": p.strength,
+            }
+            for p in r.hit_report
+        ],
+    }
+
+
+def plot_score(job: ScoreJob, path: Path) -> None:
+    """Event curve of the selection with cuts, placed hits and bar lines."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    r, a = job.result, job.analysis
+    fig, ax = plt.subplots(figsize=(13, 4.4))
+    c = a.curves
+    inside = (c.raw_times_s >= job.in_s) & (c.raw_times_s < job.out_s)
+    ax.plot(
+        c.raw_times_s[inside] - job.in_s,
+        c.raw[inside],
+        color="#9aa5b1",
+        lw=0.8,
+        label="event curve (raw)",
+    )
+    sm = job.request.curve
+    twin = ax.twinx()
+    twin.plot(sm.times_s, sm.values, color="#1f4e8c", lw=2, label="smoothed")
+    twin.set_yticks([])
+    grid = r.tempo_map
+    for t in grid.beat_times_s:
+        if 0 <= t <= job.request.duration_s:
+            ax.axvline(t, color="#dddddd", lw=0.5, zorder=0)
+    for b in np.arange(0, 10_000, grid.meter):
+        t = float(grid.time_of(b))
+        if t > job.request.duration_s:
+            break
+        if t >= 0:
+            ax.axvline(t, color="#bbbbbb", lw=1.0, zorder=0)
+    colours = {"cut": "#c62828", "marker": "#6a1b9a", "peak": "#e08a00", "motion_beat": "#2e7d32"}
+    for kind in colours:
+        pts = [p for p in r.hit_report if p.kind == kind]
+        if pts:
+            ax.scatter(
+                [p.achieved_s for p in pts],
+                [ax.get_ylim()[1] * 0.9] * len(pts),
+                marker="v",
+                s=60,
+                color=colours[kind],
+                label=f"{kind} → beat",
+                zorder=3,
+            )
+            for p in pts:
+                ax.axvline(p.time_s, color=colours[kind], ls="--", lw=1)
+    tempo = r.metadata["tempo"]
+    ax.set_title(
+        f"{Path(a.media.path).name} — {r.metadata['style']} in {r.metadata['key']}, "
+        f"{tempo['bpm_min']:.1f}–{tempo['bpm_max']:.1f} bpm; "
+        f"median cut error {median_error_frames(r.hit_report):.2f} frames",
+        fontsize=10,
+    )
+    ax.set_xlim(0, job.request.duration_s)
+    ax.set_xlabel("time from the in point (s)")
+    ax.legend(loc="upper right", fontsize=8)
+    fig.tight_layout()
+    _atomic(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
+    plt.close(fig)
+
+
+def write_preview(job: ScoreJob, path: Path) -> None:
+    """The selection's picture (re-encoded, small) with the music and the ducked original."""
+    r = job.result
+    sr = r.sample_rate
+    music = r.mix
+    info = job.analysis.media
+    if info.has_audio:
+        original = decode_audio(info.path, sample_rate_hz=sr, channels=2, info=info).samples
+        i0 = int(job.in_s * sr)
+        original = original[:, i0 : i0 + music.shape[1]]
+        bed = np.zeros_like(music)
+        bed[:, : original.shape[1]] = original * 10 ** (DUCK_DB / 20)
+        audio = np.clip(music + bed, -1, 1)
+    else:
+        audio = music
+
+    def write(tmp: str) -> None:
+        with av.open(info.path) as src, av.open(tmp, "w", format="mp4") as out:
+            vin = src.streams[info.video.index]
+            vin.thread_type = "AUTO"
+            rate = Fraction(vin.average_rate or 25).limit_denominator(1001)
+            vout = out.add_stream("libx264", rate=rate)
+            w, h = info.video.display_width, info.video.display_height
+            scale = min(1.0, 854 / max(w, h))
+            vout.width, vout.height = (
+                max(2, int(w * scale) // 2 * 2),
+                max(2, int(h * scale) // 2 * 2),
+            )
+            vout.pix_fmt = "yuv420p"
+            vout.options = {"preset": "veryfast", "crf": "26"}
+            aout = out.add_stream("aac", rate=sr)
+            aout.layout = "stereo"
+            origin = info.origin_s
+            for frame in src.decode(vin):
+                if frame.pts is None:
+                    continue
+                t = float(frame.pts * frame.time_base) - origin
+                if t < job.in_s:
+                    continue
+                if t >= job.out_s:
+                    break
+                turned = info.video.rotation_deg % 180 != 0
+                img = frame.to_ndarray(
+                    width=vout.height if turned else vout.width,
+                    height=vout.width if turned else vout.height,
+                    format="rgb24",
+                )
+                if info.video.rotation_deg:
+                    img = np.ascontiguousarray(np.rot90(img, k=(info.video.rotation_deg // 90) % 4))
+                nf = av.VideoFrame.from_ndarray(img, format="rgb24")
+                nf.pts = round((t - job.in_s) * rate)
+                nf.time_base = Fraction(1) / rate
+                out.mux(vout.encode(nf))
+            out.mux(vout.encode(None))
+            pcm = np.ascontiguousarray(audio.astype(np.float32))
+            for i in range(0, pcm.shape[1], 1024):
+                af = av.AudioFrame.from_ndarray(
+                    np.ascontiguousarray(pcm[:, i : i + 1024]), format="fltp", layout="stereo"
+                )
+                af.sample_rate = sr
+                af.pts = i
+                out.mux(aout.encode(af))
+            out.mux(aout.encode(None))
+
+    _atomic(path, write)
+
+
+def write_outputs(job: ScoreJob, out_dir: str | os.PathLike, *, preview: bool = True) -> dict:
+    """Write every artifact of ``job`` into ``out_dir``; returns {name: path}."""
+    out = Path(out_dir)
+    out.mkdir(parents=True, exist_ok=True)
+    r = job.result
+    paths = {"mix": out / "mix.wav"}
+    write_wav(paths["mix"], r.mix, r.sample_rate)
+    for name, audio in r.stems.items():
+        paths[f"stem:{name}"] = out / "stems" / f"{name}.wav"
+        write_wav(paths[f"stem:{name}"], audio, r.sample_rate)
+    if r.midi is not None:
+        paths["midi"] = out / "score.mid"
+        _atomic(paths["midi"], lambda tmp: Path(tmp).write_bytes(r.midi))
+    paths["hits"] = out / "hits.json"
+    report = json.dumps(hit_report_dict(job), indent=1) + "\n"
+    _atomic(paths["hits"], lambda tmp: Path(tmp).write_text(report))
+    paths["plot"] = out / "curve.png"
+    plot_score(job, paths["plot"])
+    if preview:
+        paths["preview"] = out / "preview.mp4"
+        write_preview(job, paths["preview"])
+    return {k: str(v) for k, v in paths.items()}

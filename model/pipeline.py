@@ -1,0 +1,118 @@
+"""``score()``: analysis → hit plan → backend → result; every door (CLI, server, watch folder,
+editor plugins) calls this, so a result is the same whichever way it was asked for.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+import numpy as np
+
+from v2m.model.analysis import Analysis, analyze
+from v2m.model.backends import create_backend
+from v2m.model.describe import describe_video
+from v2m.model.errors import InvalidInputError, NoStreamError
+from v2m.model.hits import plan_hits
+from v2m.model.rhythm import MotionTempo, find_motion_tempo
+from v2m.model.types import EventCurve, ScoreRequest, ScoreResult
+
+ProgressFn = Callable[[float, str], None]
+
+
+@dataclass(frozen=True)
+class ScoreJob:
+    """Everything ``score`` produced: the analysis, the request sent and the result."""
+
+    analysis: Analysis
+    request: ScoreRequest
+    result: ScoreResult
+    prompt_source: str
+    """``user`` or ``described`` (made from the video's own measurements)."""
+    in_s: float
+    out_s: float
+    motion: MotionTempo | None
+
+
+def _slice_curve(curve: EventCurve, in_s: float, out_s: float) -> EventCurve:
+    times = curve.times_s
+    keep = (times >= in_s - 0.5 / curve.rate_hz) & (times < out_s)
+    values = curve.values[keep] if keep.any() else np.zeros(1, np.float32)
+    start = float(times[keep][0]) - in_s if keep.any() else 0.0
+    return EventCurve(values, curve.rate_hz, start, curve.source)
+
+
+def score(
+    video_path: str | os.PathLike,
+    *,
+    prompt: str | None = None,
+    style: str | None = None,
+    in_s: float | None = None,
+    out_s: float | None = None,
+    seed: int = 0,
+    backend: str = "composer",
+    markers_s: Iterable[float] = (),
+    bpm: float | None = None,
+    key: str | None = None,
+    meter: int | None = None,
+    stems: tuple[str, ...] | None = None,
+    follow_motion: bool | None = None,
+    analysis: Analysis | None = None,
+    progress: ProgressFn | None = None,
+    backend_options: dict | None = None,
+) -> ScoreJob:
+    """Score a video (or the ``in_s``..``out_s`` selection of it).
+
+    Args:
+        prompt: what the music should be; ``None`` describes the video from its measurements.
+        style: force a preset by name.
+        markers_s: editor markers (media time), must-hit.
+        bpm, key, meter, stems: explicit overrides.
+        follow_motion: take tempo and phase from periodic motion (dance); ``None`` decides from
+            the video (periodic motion and few cuts).
+        analysis: reuse an analysis of ``video_path``.
+    """
+    progress = progress or (lambda fraction, stage: None)
+    engine = create_backend(backend, **(backend_options or {}))
+    available, why = engine.availability()
+    if not available:
+        from v2m.model.errors import WeightsNotFoundError
+
+        raise WeightsNotFoundError(f"backend {backend!r} is unavailable: {why}")
+    if analysis is None:
+        analysis = analyze(video_path, progress=lambda f, s: progress(0.5 * f, s))
+    if analysis.media.video is None:
+        raise NoStreamError(f"{str(video_path)!r} has no video stream to score")
+    start = 0.0 if in_s is None else float(in_s)
+    end = analysis.duration_s if out_s is None else min(float(out_s), analysis.duration_s)
+    if start < 0 or end - start < 0.5:
+        raise InvalidInputError(
+            f"selection {start:.3f}..{end:.3f} s must start at >= 0 and last at least 0.5 s "
+            f"(the media is {analysis.duration_s:.3f} s long)"
+        )
+    hits = plan_hits(analysis, markers_s=markers_s, start_s=start, end_s=end)
+    cuts_inside = sum(1 for h in hits if h.kind == "cut")
+    motion = None
+    if follow_motion or (follow_motion is None and cuts_inside <= 1):
+        found = find_motion_tempo(video_path, start_s=start, end_s=end)
+        motion = found if found.periodic else None
+    text, source = (
+        (prompt, "user") if prompt else (describe_video(analysis, start, end), "described")
+    )
+    request = ScoreRequest(
+        duration_s=end - start,
+        curve=_slice_curve(analysis.curves.smoothed, start, end),
+        hits=tuple(hits),
+        frame_rate_hz=analysis.frame_rate_hz or 25.0,
+        prompt=text,
+        style=style,
+        bpm=bpm if bpm is not None else (motion.bpm if motion else None),
+        key=key,
+        meter=meter,
+        stems=stems,
+        seed=seed,
+        tempo_hint=(motion.beat_s, motion.phase_s) if motion else None,
+    )
+    result = engine.generate(request, progress=lambda f, s: progress(0.5 + 0.5 * f, s))
+    return ScoreJob(analysis, request, result, source, start, end, motion)

@@ -1,0 +1,462 @@
+"""Musical styles, chosen from a text prompt, plus explicit overrides parsed from it.
+
+A :class:`Style` says how the composer should sound — tempo range, mode, chord progression,
+General-MIDI instruments, drum groove, density — and never *when* things happen: timing comes
+from the hit plan and the tempo solver alone, so changing the style never moves a hit.
+
+Prompts are matched by meaning with keyword weights (genre, mood and instrument words); the
+prompt may also carry overrides: ``"96 bpm"``, ``"in D minor"``, ``"3/4"``, ``"no drums"``,
+``"only piano and bass"``.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field, replace
+
+from v2m.model.errors import InvalidInputError
+
+STEMS = ("drums", "bass", "harmony", "melody", "fx")
+NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
+_FLATS = {"DB": "C#", "EB": "D#", "GB": "F#", "AB": "G#", "BB": "A#"}
+
+MIN_BPM, MAX_BPM = 40.0, 240.0
+
+
+@dataclass(frozen=True)
+class Style:
+    """How a score sounds. Chord degrees are scale steps (0 = tonic) of the mode."""
+
+    name: str
+    description: str
+    keywords: tuple[str, ...]
+    bpm_range: tuple[float, float]
+    bpm: float
+    """Preferred tempo; the solver stays near it."""
+    mode: str  # "major" or "minor"
+    tonic: str
+    progression: tuple[int, ...]
+    meter: int = 4
+    programs: dict[str, int] = field(default_factory=dict)
+    """General-MIDI program (0-based) per pitched stem: bass, harmony, melody, fx."""
+    groove: str = "backbeat"
+    """Drum pattern family: backbeat, four_floor, halftime, shuffle, brushes, pulse."""
+    swing: float = 0.0
+    """Delay of off-beat eighths as a fraction of an eighth (0 = straight)."""
+    density: float = 0.7
+    """0..1 — how busy parts get at full intensity."""
+    hit_sound: str = "crash"
+    """What marks a hit besides the kick: crash, orchestra_hit, stab, boom."""
+    stems: tuple[str, ...] = STEMS
+
+    def with_overrides(self, overrides: Overrides) -> Style:
+        s = self
+        if overrides.bpm is not None:
+            s = replace(s, bpm=overrides.bpm, bpm_range=_range_around(overrides.bpm))
+        if overrides.tonic is not None:
+            s = replace(s, tonic=overrides.tonic)
+        if overrides.mode is not None:
+            s = replace(s, mode=overrides.mode)
+        if overrides.meter is not None:
+            s = replace(s, meter=overrides.meter)
+        if overrides.stems is not None:
+            s = replace(s, stems=overrides.stems)
+        return s
+
+
+def _range_around(bpm: float) -> tuple[float, float]:
+    return (max(MIN_BPM, bpm * 0.92), min(MAX_BPM, bpm * 1.08))
+
+
+PRESETS: dict[str, Style] = {
+    s.name: s
+    for s in (
+        Style(
+            "cinematic",
+            "epic cinematic trailer: strings, brass, big drums, risers",
+            (
+                "cinematic",
+                "epic",
+                "trailer",
+                "film",
+                "movie",
+                "dramatic",
+                "heroic",
+                "tension",
+                "action",
+                "battle",
+                "orchestra",
+                "brass",
+                "suspense",
+                "dark",
+                "intense",
+            ),
+            (84, 132),
+            100,
+            "minor",
+            "D",
+            (0, 5, 2, 6),
+            4,
+            {"bass": 43, "harmony": 48, "melody": 60, "fx": 50},
+            "halftime",
+            0.0,
+            0.6,
+            "boom",
+        ),
+        Style(
+            "lofi",
+            "lo-fi hip-hop: dusty keys, soft swung beat, mellow",
+            (
+                "lofi",
+                "lo-fi",
+                "chill",
+                "study",
+                "relax",
+                "mellow",
+                "cozy",
+                "rain",
+                "night",
+                "jazzy",
+                "dusty",
+                "calm",
+                "coffee",
+            ),
+            (70, 96),
+            84,
+            "major",
+            "F",
+            (1, 4, 0, 5),
+            4,
+            {"bass": 33, "harmony": 4, "melody": 11, "fx": 89},
+            "backbeat",
+            0.45,
+            0.5,
+            "stab",
+        ),
+        Style(
+            "electronic",
+            "electronic dance: four-on-the-floor, synth bass, bright leads",
+            (
+                "electronic",
+                "edm",
+                "dance",
+                "club",
+                "techno",
+                "house",
+                "synth",
+                "energetic",
+                "party",
+                "neon",
+                "rave",
+                "upbeat",
+                "fast",
+                "future",
+                "tech",
+            ),
+            (112, 140),
+            124,
+            "minor",
+            "A",
+            (0, 5, 2, 6),
+            4,
+            {"bass": 38, "harmony": 81, "melody": 80, "fx": 94},
+            "four_floor",
+            0.0,
+            0.85,
+            "stab",
+        ),
+        Style(
+            "ambient",
+            "ambient: slow pads, soft pulse, wide and calm",
+            (
+                "ambient",
+                "atmospheric",
+                "pad",
+                "drone",
+                "space",
+                "dreamy",
+                "ethereal",
+                "slow",
+                "nature",
+                "ocean",
+                "peaceful",
+                "meditative",
+                "landscape",
+                "aerial",
+            ),
+            (60, 90),
+            72,
+            "major",
+            "E",
+            (0, 3, 5, 4),
+            4,
+            {"bass": 89, "harmony": 91, "melody": 98, "fx": 95},
+            "pulse",
+            0.0,
+            0.35,
+            "boom",
+        ),
+        Style(
+            "orchestral",
+            "orchestral: strings, woodwinds, timpani, classical",
+            (
+                "orchestral",
+                "classical",
+                "strings",
+                "symphony",
+                "violin",
+                "cello",
+                "elegant",
+                "waltz",
+                "romantic",
+                "period",
+                "timpani",
+                "woodwind",
+            ),
+            (76, 120),
+            96,
+            "major",
+            "G",
+            (0, 3, 4, 0),
+            4,
+            {"bass": 42, "harmony": 48, "melody": 40, "fx": 47},
+            "pulse",
+            0.0,
+            0.55,
+            "orchestra_hit",
+        ),
+        Style(
+            "rock",
+            "rock: driving drums, distorted guitars, electric bass",
+            (
+                "rock",
+                "guitar",
+                "distorted",
+                "punk",
+                "grunge",
+                "band",
+                "loud",
+                "driving",
+                "rebel",
+                "garage",
+                "indie",
+                "sport",
+                "skate",
+                "road",
+            ),
+            (100, 150),
+            126,
+            "minor",
+            "E",
+            (0, 5, 6, 0),
+            4,
+            {"bass": 33, "harmony": 29, "melody": 30, "fx": 30},
+            "backbeat",
+            0.0,
+            0.85,
+            "crash",
+        ),
+        Style(
+            "hiphop",
+            "hip-hop: heavy kick and snare, sub bass, sparse keys",
+            (
+                "hiphop",
+                "hip-hop",
+                "hip",
+                "hop",
+                "rap",
+                "trap",
+                "urban",
+                "street",
+                "boom",
+                "bap",
+                "beat",
+                "swagger",
+                "city",
+            ),
+            (80, 100),
+            90,
+            "minor",
+            "C",
+            (0, 5, 3, 4),
+            4,
+            {"bass": 38, "harmony": 0, "melody": 82, "fx": 55},
+            "halftime",
+            0.15,
+            0.7,
+            "stab",
+        ),
+        Style(
+            "acoustic",
+            "acoustic: piano and acoustic guitar, warm and gentle",
+            (
+                "acoustic",
+                "piano",
+                "folk",
+                "gentle",
+                "warm",
+                "happy",
+                "wedding",
+                "family",
+                "travel",
+                "sunny",
+                "soft",
+                "heartfelt",
+                "emotional",
+                "sad",
+                "memories",
+            ),
+            (72, 118),
+            92,
+            "major",
+            "C",
+            (0, 4, 5, 3),
+            4,
+            {"bass": 32, "harmony": 0, "melody": 24, "fx": 46},
+            "brushes",
+            0.1,
+            0.55,
+            "crash",
+        ),
+    )
+}
+
+DEFAULT_STYLE = "cinematic"
+
+
+@dataclass(frozen=True)
+class Overrides:
+    """Explicit settings from the prompt or flags; ``None`` leaves the style's own."""
+
+    bpm: float | None = None
+    tonic: str | None = None
+    mode: str | None = None
+    meter: int | None = None
+    stems: tuple[str, ...] | None = None
+
+    def merged(self, other: Overrides) -> Overrides:
+        """``other``'s values win where set."""
+        return Overrides(
+            bpm=other.bpm if other.bpm is not None else self.bpm,
+            tonic=other.tonic if other.tonic is not None else self.tonic,
+            mode=other.mode if other.mode is not None else self.mode,
+            meter=other.meter if other.meter is not None else self.meter,
+            stems=other.stems if other.stems is not None else self.stems,
+        )
+
+
+def validate_bpm(bpm: float) -> float:
+    if not MIN_BPM <= bpm <= MAX_BPM:
+        raise InvalidInputError(
+            f"tempo {bpm:g} bpm is outside the playable range {MIN_BPM:g}..{MAX_BPM:g} bpm"
+        )
+    return float(bpm)
+
+
+def parse_key(text: str) -> tuple[str, str | None]:
+    """``"D minor"``, ``"Bb"``, ``"f#m"`` → (tonic, mode or None)."""
+    m = re.fullmatch(r"\s*([A-Ga-g])([#b♯♭]?)\s*(major|minor|maj|min|m)?\s*", text)
+    if not m:
+        raise InvalidInputError(
+            f"cannot read key {text!r}; write e.g. 'D minor', 'Bb major', 'F#m' or 'C'"
+        )
+    name = m.group(1).upper() + m.group(2).replace("♯", "#").replace("♭", "b")
+    if name.endswith("b"):
+        name = _FLATS.get(name.upper(), name)
+    if name not in NOTE_NAMES:  # Cb, Fb, E#, B#
+        raise InvalidInputError(f"unsupported key name {text!r}; use one of {NOTE_NAMES}")
+    mode = m.group(3)
+    return name, None if mode is None else ("major" if mode in ("major", "maj") else "minor")
+
+
+def parse_stems(text: str) -> tuple[str, ...]:
+    names = tuple(s.strip().lower() for s in re.split(r"[,\s+]+", text) if s.strip())
+    bad = [s for s in names if s not in STEMS]
+    if bad or not names:
+        raise InvalidInputError(f"unknown stem(s) {bad or text!r}; choose from {', '.join(STEMS)}")
+    return tuple(s for s in STEMS if s in names)
+
+
+_STEM_WORDS = {
+    "drums": ("drums", "drum", "percussion", "beat"),
+    "bass": ("bass",),
+    "harmony": ("chords", "harmony", "pads", "keys"),
+    "melody": ("melody", "lead", "tune"),
+    "fx": ("fx", "effects", "risers"),
+}
+
+
+def parse_prompt_overrides(prompt: str) -> Overrides:
+    """Overrides written in the prompt: tempo, key/mode, meter, stems left out or kept."""
+    p = prompt.lower()
+    bpm = None
+    if m := re.search(r"(\d{2,3}(?:\.\d+)?)\s*(?:bpm|beats per minute)", p):
+        bpm = validate_bpm(float(m.group(1)))
+    tonic = mode = None
+    if m := re.search(r"\bin ([a-g](?:#|b|♯|♭)?)(?:\s*(major|minor|maj|min|m))?\b", p):
+        tonic, mode = parse_key(m.group(1) + (" " + m.group(2) if m.group(2) else ""))
+    elif m := re.search(r"\b(major|minor)\b", p):
+        mode = m.group(1)
+    meter = None
+    if m := re.search(r"\b([2-7])/(4|8)\b", p):
+        meter = int(m.group(1))
+    elif "waltz" in p:
+        meter = 3
+    stems = None
+    if m := re.search(r"\bonly ([a-z ,&]+)", p):
+        keep = {s for s, words in _STEM_WORDS.items() if any(w in m.group(1) for w in words)}
+        stems = tuple(s for s in STEMS if s in keep) or None
+    removed = {
+        s
+        for s, words in _STEM_WORDS.items()
+        if any(re.search(rf"\b(no|without) {w}\b", p) for w in words)
+    }
+    if removed:
+        stems = tuple(s for s in (stems or STEMS) if s not in removed)
+        if not stems:
+            raise InvalidInputError(f"the prompt leaves no stems to play: {prompt!r}")
+    return Overrides(bpm=bpm, tonic=tonic, mode=mode, meter=meter, stems=stems)
+
+
+def _words(text: str) -> list[str]:
+    return re.findall(r"[a-z][a-z\-]*", text.lower())
+
+
+def style_scores(prompt: str) -> dict[str, float]:
+    """Keyword relevance of each preset to the prompt (a style named outright scores most)."""
+    words = _words(prompt)
+    scores = {}
+    for name, style in PRESETS.items():
+        score = 0.0
+        for w in words:
+            if w == name or w.replace("-", "") == name:
+                score += 3.0
+            elif w in style.keywords:
+                score += 1.0
+            elif any(len(w) > 4 and k.startswith(w[:5]) for k in style.keywords):
+                score += 0.5
+        scores[name] = score
+    return scores
+
+
+@dataclass(frozen=True)
+class StyleChoice:
+    style: Style
+    prompt: str
+    scores: dict[str, float]
+    overrides: Overrides
+
+
+def choose_style(
+    prompt: str, *, style: str | None = None, overrides: Overrides | None = None
+) -> StyleChoice:
+    """The preset the prompt means (or ``style`` by name), with overrides applied.
+
+    Flags (``overrides``) win over values written in the prompt.
+    """
+    if style is not None and style not in PRESETS:
+        raise InvalidInputError(f"unknown style {style!r}; choose one of: {', '.join(PRESETS)}")
+    scores = style_scores(prompt)
+    name = style or max(PRESETS, key=lambda n: (scores[n], n == DEFAULT_STYLE))
+    merged = parse_prompt_overrides(prompt).merged(overrides or Overrides())
+    return StyleChoice(PRESETS[name].with_overrides(merged), prompt, scores, merged)
