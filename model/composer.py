@@ -84,6 +84,7 @@ class ComposerBackend(Backend):
         n = int(round(request.duration_s * self.sample_rate_hz))
         stems = render_stems(
             list(arrangement.notes),
+            stems=style.stems,
             times_s=times,
             sample_rate_hz=self.sample_rate_hz,
             n_samples=n,
@@ -100,7 +101,9 @@ class ComposerBackend(Backend):
         )
         gain = np.float32(10 ** (report.gain_db / 20))
         stems = {k: (v * gain).astype(np.float32) for k, v in stems.items()}
-        midi = arrangement_to_midi(arrangement, grid, title=f"v2m {style.name}")
+        midi = arrangement_to_midi(
+            arrangement, grid, duration_s=request.duration_s, title=f"v2m {style.name}"
+        )
         progress(1.0, "done")
         bpms = grid.bpm_at(np.arange(arrangement.first_beat, arrangement.last_beat + 1))
         metadata = {

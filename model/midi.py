@@ -1,7 +1,9 @@
 """Standard MIDI file of an arrangement, with the solved tempo map as tempo events.
 
-One track per stem (drums on channel 10), 480 ticks per beat, a ``set_tempo`` event at every
-beat of the grid, so the file's bars and beats line up with the picture in any DAW.
+MIDI time 0 is the selection's in point, so the file drops onto the timeline at the in point
+and lines up with the picture in any DAW. One track per stem (drums on channel 10), 480 ticks
+per beat, a ``set_tempo`` event at every beat of the grid (tick positions follow the grid's
+beats, so the first one may fall part-way into a beat: the music can start with a pickup).
 """
 
 from __future__ import annotations
@@ -18,34 +20,45 @@ TICKS_PER_BEAT = 480
 _CHANNELS = {"bass": 0, "harmony": 1, "melody": 2, "fx": 3, "drums": 9}
 
 
-def arrangement_to_midi(arrangement: Arrangement, tempo_map: TempoMap, *, title: str) -> bytes:
-    """The arrangement as a type-1 MIDI file (bytes). Beat 0 of the file is the grid's
-    ``arrangement.first_beat``; a leading tempo event covers any time before it."""
-    start = arrangement.first_beat
-    end = arrangement.last_beat + 2
-    beats = np.arange(start, end + 1)
+def arrangement_to_midi(
+    arrangement: Arrangement, tempo_map: TempoMap, *, duration_s: float, title: str
+) -> bytes:
+    """The arrangement over ``0..duration_s`` as a type-1 MIDI file (bytes)."""
+    origin = float(tempo_map.beat_of(0.0))  # grid beat at time 0 (fractional)
+    end = float(tempo_map.beat_of(duration_s))
+
+    def tick(beat: float) -> int:
+        return int(round((beat - origin) * TICKS_PER_BEAT))
+
+    # Tempo events: at time 0 (tempo of the beat containing it) and at every later grid beat.
+    beats = np.concatenate([[origin], np.arange(np.floor(origin) + 1, np.ceil(end) + 1)])
     times = tempo_map.time_of(beats)
     conductor = mido.MidiTrack()
     conductor.append(mido.MetaMessage("track_name", name=title, time=0))
     conductor.append(
         mido.MetaMessage("time_signature", numerator=tempo_map.meter, denominator=4, time=0)
     )
+    now = 0
     for i in range(len(beats) - 1):
-        micro = int(round((times[i + 1] - times[i]) * 1e6))
+        seconds_per_beat = (times[i + 1] - times[i]) / (beats[i + 1] - beats[i])
+        at = tick(beats[i])
         conductor.append(
-            mido.MetaMessage("set_tempo", tempo=max(1, micro), time=0 if i == 0 else TICKS_PER_BEAT)
+            mido.MetaMessage(
+                "set_tempo", tempo=max(1, int(round(seconds_per_beat * 1e6))), time=at - now
+            )
         )
+        now = at
     tracks = [conductor]
+    last_tick = tick(end)
     for stem in sorted({n.stem for n in arrangement.notes}):
         ch = _CHANNELS.get(stem, 4)
-        events = []
         notes = [n for n in arrangement.notes if n.stem == stem]
-        program = notes[0].program
+        events = []
         for n in notes:
-            on = int(round((n.start_beat - start) * TICKS_PER_BEAT))
-            off = on + max(1, int(round(n.length_beats * TICKS_PER_BEAT)))
-            if on < 0:
+            on = tick(n.start_beat)
+            if on < 0 or on >= last_tick:
                 continue
+            off = min(last_tick, on + max(1, int(round(n.length_beats * TICKS_PER_BEAT))))
             events.append(
                 (on, 1, mido.Message("note_on", channel=ch, note=n.pitch, velocity=n.velocity))
             )
@@ -53,11 +66,13 @@ def arrangement_to_midi(arrangement: Arrangement, tempo_map: TempoMap, *, title:
         track = mido.MidiTrack()
         track.append(mido.MetaMessage("track_name", name=stem, time=0))
         if ch != 9:
-            track.append(mido.Message("program_change", channel=ch, program=program, time=0))
+            track.append(
+                mido.Message("program_change", channel=ch, program=notes[0].program, time=0)
+            )
         now = 0
-        for tick, _order, msg in sorted(events, key=lambda e: (e[0], e[1])):
-            track.append(msg.copy(time=tick - now))
-            now = tick
+        for at, _order, msg in sorted(events, key=lambda e: (e[0], e[1])):
+            track.append(msg.copy(time=at - now))
+            now = at
         tracks.append(track)
     mid = mido.MidiFile(type=1, ticks_per_beat=TICKS_PER_BEAT, tracks=tracks)
     buf = io.BytesIO()

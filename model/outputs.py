@@ -26,6 +26,7 @@ import soundfile
 from v2m import __version__
 from v2m.model.describe import video_measurements
 from v2m.model.media import decode_audio
+from v2m.model.metrics import beat_f1
 from v2m.model.pipeline import ScoreJob
 from v2m.model.tempo import median_error_frames
 
@@ -58,6 +59,9 @@ def write_wav(path: Path, audio: np.ndarray, sample_rate_hz: int) -> None:
 
 def hit_report_dict(job: ScoreJob) -> dict:
     r = job.result
+    music_beats = [
+        round(float(t), 5) for t in r.tempo_map.beat_times_s if 0 <= t <= job.request.duration_s
+    ]
     return {
         "schema": "v2m.hits/1",
         "v2m_version": __version__,
@@ -73,6 +77,10 @@ def hit_report_dict(job: ScoreJob) -> dict:
             "bpm": round(job.motion.bpm, 3),
             "strength": round(job.motion.strength, 3),
             "motion_beats_s": [round(t, 4) for t in job.motion.motion_beats_s],
+            "beat_f1_vs_music": round(
+                beat_f1(job.motion.motion_beats_s, music_beats, tolerance_s=0.07).f1,
+                4,
+            ),
         },
         "settings": {
             "style": job.request.style,
@@ -83,9 +91,7 @@ def hit_report_dict(job: ScoreJob) -> dict:
             "seed": job.request.seed,
         },
         "result": r.metadata,
-        "beats_s": [
-            round(float(t), 5) for t in r.tempo_map.beat_times_s if 0 <= t <= job.request.duration_s
-        ],
+        "beats_s": music_beats,
         "hits": [
             {
                 "kind": p.kind,

@@ -80,7 +80,10 @@ def find_motion_tempo(
     smooth = C.hann_smooth(grid, kernel_size=C.kernel_size_for(0.08, rate_hz=_GRID_HZ))
     beat_s, phase_s, strength = tempo_from_curve(smooth, _GRID_HZ)
     periodic = strength >= PERIODIC_MIN and (end - start_s) >= 3 * beat_s
-    peaks = C.pick_peaks(raw, times, min_spacing_s=0.6 * beat_s, min_height=0.5)
-    return MotionTempo(
-        periodic, strength, beat_s, phase_s + 0.5 / _GRID_HZ, tuple(float(t) for t in times[peaks])
-    )
+    peaks = times[C.pick_peaks(raw, times, min_spacing_s=0.6 * beat_s, min_height=0.5)]
+    if len(peaks) >= 2:  # the movement's own accents fix the phase best
+        angles = np.exp(2j * np.pi * peaks / beat_s).mean()
+        phase_s = float(np.angle(angles) % (2 * np.pi) / (2 * np.pi) * beat_s)
+    else:
+        phase_s += 0.5 / _GRID_HZ
+    return MotionTempo(periodic, strength, beat_s, phase_s, tuple(float(t) for t in peaks))

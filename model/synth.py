@@ -115,12 +115,19 @@ _STEM_GAIN = {"drums": 0.9, "bass": 0.55, "harmony": 0.16, "melody": 0.22, "fx":
 
 
 def render_stems(
-    notes: list[A.Note], *, times_s: dict, sample_rate_hz: int, n_samples: int, seed: int
+    notes: list[A.Note],
+    *,
+    stems: tuple[str, ...],
+    times_s: dict,
+    sample_rate_hz: int,
+    n_samples: int,
+    seed: int,
 ) -> dict[str, np.ndarray]:
     """Render notes to stems.
 
     Args:
         notes: the arrangement's notes.
+        stems: the stems to render, in order (a stem without notes is silence).
         times_s: ``{note: (start_s, end_s)}`` from the tempo map.
         n_samples: stem length.
 
@@ -130,7 +137,6 @@ def render_stems(
     sr = sample_rate_hz
     out: dict[str, np.ndarray] = {}
     drum_cache: dict[int, np.ndarray] = {}
-    stems = sorted({n.stem for n in notes})
     for si, stem in enumerate(stems):
         rng = np.random.default_rng([seed, si])
         mono = np.zeros(n_samples + sr * 3, np.float64)

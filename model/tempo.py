@@ -336,7 +336,7 @@ def solve_tempo(
         # One tempo fits within the tolerance: keep its beat counts but pin every anchor
         # exactly (each segment's tempo moves by at most the tolerance — inaudible), so the
         # hits land where the picture says whatever the style's tempo range.
-        seg = [round((b - a) / fit[0] * SUBDIVISION) for a, b in zip(anchors, anchors[1:])]
+        seg = [round(dt / fit[0] * SUBDIVISION) for dt in np.diff(anchors)]
         ticks, origin = _build_grid(anchors, seg, duration_s)
         grid = TempoMap(ticks, origin, meter, constant=True)
     else:

@@ -146,18 +146,23 @@ def _demo_command(args: argparse.Namespace) -> int:
         f"@ {float(spec.fps):g} fps, cuts planted at {planted} s"
     )
     ns = argparse.Namespace(
-        media=str(clip),
-        encoder=None,
-        weights=None,
-        rate=args.rate,
-        kernel=None,
-        smooth_s=args.smooth_s,
-        analysis_fps=None,
-        json=str(out / "curve.json"),
-        plot=str(out / "curve.png"),
+        video=str(clip),
+        prompt=args.prompt,
+        style=None,
+        in_s=None,
+        out_s=None,
+        seed=0,
+        backend="composer",
+        marker=None,
+        bpm=None,
+        key=None,
+        meter=None,
+        stems=None,
+        out=str(out),
+        no_preview=False,
         quiet=args.quiet,
     )
-    return _curve_command(ns)
+    return _score_command(ns)
 
 
 def _styles_command(args: argparse.Namespace) -> int:

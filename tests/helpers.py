@@ -63,3 +63,36 @@ def click_track(times_s, *, duration_s: float, sample_rate_hz: int = 22050) -> n
         seg = y[i : i + burst]
         seg += 0.8 * env[: len(seg)] * rng.standard_normal(len(seg))
     return y[None].astype(np.float32)
+
+
+def write_video(path: Path, frames, fps: int) -> Path:
+    """Encode uint8[h, w, 3] RGB frames as H.264 at ``fps``."""
+    import av
+
+    with av.open(str(path), "w") as out:
+        stream = None
+        for img in frames:
+            if stream is None:
+                stream = out.add_stream("libx264", rate=fps)
+                stream.height, stream.width = img.shape[:2]
+                stream.pix_fmt = "yuv420p"
+                stream.options = {"crf": "20", "preset": "veryfast"}
+            out.mux(stream.encode(av.VideoFrame.from_ndarray(img, format="rgb24")))
+        out.mux(stream.encode(None))
+    return path
+
+
+def dancing_frames(*, beat_s: float, duration_s: float, fps: int = 30, phase_s: float = 0.0):
+    """A figure on a textured stage that swings left and right, turning on every beat."""
+    import cv2
+
+    rng = np.random.default_rng(3)
+    stage = cv2.resize(rng.uniform(0, 255, (9, 16, 3)).astype(np.uint8), (320, 180))
+    for i in range(int(duration_s * fps)):
+        t = i / fps
+        u = ((t - phase_s) / beat_s) % 2.0  # 0..2: out and back over two beats
+        x = 100 + 120 * (u if u < 1 else 2 - u)  # triangle wave: turns at each beat
+        img = stage.copy()
+        cv2.circle(img, (int(x), 90), 28, (250, 250, 250), -1)
+        cv2.rectangle(img, (int(x) - 10, 118), (int(x) + 10, 170), (240, 200, 60), -1)
+        yield img

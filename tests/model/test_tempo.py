@@ -8,20 +8,32 @@ from v2m.model.tempo import SUBDIVISION, constant_tempo_map, solve_tempo
 from v2m.model.types import Hit
 
 
-def _solve(times, *, duration=30.0, fps=24.0, bpm_range=(84, 132), bpm=100, meter=4, kinds=None,
-           strengths=None):
+def _solve(
+    times,
+    *,
+    duration=30.0,
+    fps=24.0,
+    bpm_range=(84, 132),
+    bpm=100,
+    meter=4,
+    kinds=None,
+    strengths=None,
+):
     kinds = kinds or ["cut"] * len(times)
     strengths = strengths or [0.9] * len(times)
     hits = [Hit(t, s, k) for t, s, k in zip(times, strengths, kinds, strict=True)]
-    return solve_tempo(hits, duration_s=duration, bpm_range=bpm_range, bpm=bpm, meter=meter,
-                       frame_rate_hz=fps)
+    return solve_tempo(
+        hits, duration_s=duration, bpm_range=bpm_range, bpm=bpm, meter=meter, frame_rate_hz=fps
+    )
 
 
 def test_cuts_on_a_constant_tempo_give_that_tempo():
     beat = 60 / 96
     plan = _solve([2 * beat + 1.0, 10 * beat + 1.0, 18 * beat + 1.0, 34 * beat + 1.0])
     assert plan.tempo_map.constant
-    assert plan.bpm_min == pytest.approx(96, abs=0.05) and plan.bpm_max == pytest.approx(96, abs=0.05)
+    assert plan.bpm_min == pytest.approx(96, abs=0.05) and plan.bpm_max == pytest.approx(
+        96, abs=0.05
+    )
     assert all(p.on_downbeat for p in plan.placements)
     assert all(abs(p.error_frames) < 1e-6 for p in plan.placements)
 
@@ -77,8 +89,15 @@ def test_tempo_map_round_trips_between_beats_and_seconds():
     assert grid.meter == 3
 
 
-@pytest.mark.parametrize("kwargs", [{"bpm": 5, "bpm_range": (4, 6)}, {"meter": 0},
-                                    {"duration": -1}, {"bpm": 200, "bpm_range": (80, 120)}])
+@pytest.mark.parametrize(
+    "kwargs",
+    [
+        {"bpm": 5, "bpm_range": (4, 6)},
+        {"meter": 0},
+        {"duration": -1},
+        {"bpm": 200, "bpm_range": (80, 120)},
+    ],
+)
 def test_bad_tempo_arguments(kwargs):
     with pytest.raises(InvalidInputError):
         _solve([1.0], **kwargs)

@@ -59,12 +59,66 @@ def test_curve_errors_are_one_clear_line(make_clip, capsys, monkeypatch, argv, c
     assert message in err and "Traceback" not in err and err.startswith("v2m:")
 
 
-def test_demo_renders_and_analyses_the_sample_clip(tmp_path, capsys):
+def test_demo_renders_and_scores_the_sample_clip(tmp_path, capsys):
     out = tmp_path / "demo"
     assert main(["demo", "--out", str(out), "-q"]) == 0
-    data = json.loads((out / "curve.json").read_text())
-    assert [c["time_s"] for c in data["cuts"]] == [2.5, 5.0, 8.2, 10.0]
-    assert (out / "demo.mp4").stat().st_size > 0 and (out / "curve.png").stat().st_size > 0
+    report = json.loads((out / "hits.json").read_text())
+    cuts = [h for h in report["hits"] if h["kind"] == "cut"]
+    assert [h["planned_s"] for h in cuts] == [2.5, 5.0, 8.2, 10.0]
+    assert all(abs(h["error_frames"]) < 1e-6 for h in cuts)
+    for name in ("demo.mp4", "mix.wav", "score.mid", "curve.png", "preview.mp4"):
+        assert (out / name).stat().st_size > 0, name
+    text = capsys.readouterr().out
+    assert "prompt (described)" in text and "downbeat" in text
+
+
+def test_score_with_overrides_and_markers(make_clip, tmp_path, capsys):
+    clip = make_clip(ClipSpec(duration_s=6, cut_times_s=(2.0, 4.0), seed=31))
+    out = tmp_path / "s"
+    argv = [
+        "score",
+        str(clip),
+        "-o",
+        str(out),
+        "--prompt",
+        "rock",
+        "--bpm",
+        "120",
+        "--key",
+        "E minor",
+        "--stems",
+        "drums,bass",
+        "--marker",
+        "3.0",
+        "--seed",
+        "4",
+        "--no-preview",
+        "-q",
+    ]
+    assert main(argv) == 0
+    report = json.loads((out / "hits.json").read_text())
+    assert report["result"]["style"] == "rock" and report["result"]["key"] == "E minor"
+    assert report["result"]["stems"] == ["drums", "bass"]
+    kinds = {h["kind"] for h in report["hits"]}
+    assert {"cut", "marker"} <= kinds
+    assert not (out / "preview.mp4").exists()
+    assert sorted(p.name for p in (out / "stems").iterdir()) == ["bass.wav", "drums.wav"]
+
+
+@pytest.mark.parametrize(
+    "extra,message",
+    [
+        (["--bpm", "900"], "playable range"),
+        (["--stems", "drums,kazoo"], "unknown stem"),
+        (["--style", "polka"], "unknown style"),
+        (["--backend", "magic"], "unknown backend"),
+    ],
+)
+def test_score_errors(make_clip, tmp_path, capsys, extra, message):
+    clip = make_clip(ClipSpec(duration_s=2, cut_times_s=(1.0,)))
+    assert main(["score", str(clip), "-o", str(tmp_path / "x"), "-q", *extra]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err
 
 
 def test_console_script_is_installed():
