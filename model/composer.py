@@ -7,6 +7,8 @@ the instruments, so two styles with the same tempo settings place the hits ident
 
 from __future__ import annotations
 
+import time
+
 import numpy as np
 
 from v2m.model.arrange import arrange
@@ -68,8 +70,10 @@ class ComposerBackend(Backend):
             request.prompt, style=request.style, overrides=request_overrides(request)
         )
         style = choice.style
+        clock = _StageClock()
         progress(0.0, "planning tempo")
         plan = self._tempo(request, style)
+        clock.lap("planning")
         progress(0.15, "arranging")
         arrangement = arrange(
             plan, style=style, curve=request.curve, duration_s=request.duration_s, seed=request.seed
@@ -80,6 +84,7 @@ class ComposerBackend(Backend):
         times = {
             n: (float(s), float(e)) for n, s, e in zip(arrangement.notes, starts, ends, strict=True)
         }
+        clock.lap("arranging")
         progress(0.3, "rendering stems")
         n = int(round(request.duration_s * self.sample_rate_hz))
         stems = render_stems(
@@ -91,6 +96,7 @@ class ComposerBackend(Backend):
             seed=request.seed,
         )
         _fade_out(stems, self.sample_rate_hz)
+        clock.lap("rendering")
         progress(0.8, "mastering")
         premaster = sum(stems.values()) if stems else np.zeros((2, n), np.float32)
         mix, report = master(
@@ -104,6 +110,7 @@ class ComposerBackend(Backend):
         midi = arrangement_to_midi(
             arrangement, grid, duration_s=request.duration_s, title=f"v2m {style.name}"
         )
+        clock.lap("mastering")
         progress(1.0, "done")
         bpms = grid.bpm_at(np.arange(arrangement.first_beat, arrangement.last_beat + 1))
         metadata = {
@@ -130,6 +137,7 @@ class ComposerBackend(Backend):
             },
             "seed": request.seed,
             "sample_rate_hz": self.sample_rate_hz,
+            "timings_s": clock.laps,
         }
         return ScoreResult(self.sample_rate_hz, stems, mix, midi, grid, plan.placements, metadata)
 
@@ -148,6 +156,19 @@ class ComposerBackend(Backend):
             meter=style.meter,
             frame_rate_hz=request.frame_rate_hz,
         )
+
+
+class _StageClock:
+    """Wall time per stage, for the benchmark and the logs."""
+
+    def __init__(self) -> None:
+        self.laps: dict[str, float] = {}
+        self._last = time.perf_counter()
+
+    def lap(self, stage: str) -> None:
+        now = time.perf_counter()
+        self.laps[stage] = round(now - self._last, 4)
+        self._last = now
 
 
 def _fade_out(stems: dict, sample_rate_hz: int, seconds: float = 0.25) -> None:

@@ -46,20 +46,24 @@ def integrated_lufs(audio: np.ndarray, sample_rate_hz: int) -> float:
     return float(value) if np.isfinite(value) else _SILENCE_LUFS
 
 
-def _limit(audio: np.ndarray, sample_rate_hz: int, ceiling: float) -> tuple[np.ndarray, float]:
-    """Look-ahead brick-wall limiter on the oversampled peak envelope."""
-    up = np.abs(resample_poly(audio, _OVERSAMPLE, 1, axis=1)).max(axis=0)
-    peak = up.reshape(-1, _OVERSAMPLE).max(axis=1)[: audio.shape[1]]
-    need = np.minimum(1.0, ceiling / np.maximum(peak, 1e-12))  # gain needed per sample
-    reduction = 1.0 - need
+def _peak_envelope(audio: np.ndarray) -> np.ndarray:
+    """float32[n]: per sample, the largest 4×-oversampled magnitude over all channels."""
+    up = np.abs(resample_poly(audio.astype(np.float32), _OVERSAMPLE, 1, axis=1)).max(axis=0)
+    return up[: audio.shape[1] * _OVERSAMPLE].reshape(-1, _OVERSAMPLE).max(axis=1)
+
+
+def _limiter_gain(peak: np.ndarray, ceiling: float, sample_rate_hz: int) -> np.ndarray:
+    """Gain envelope (float[n], <= 1) of a look-ahead brick-wall limiter for a peak envelope:
+    the reduction starts ``_LOOKAHEAD_S`` before each over and releases over ``_RELEASE_S``."""
+    reduction = 1.0 - np.minimum(1.0, ceiling / np.maximum(peak, 1e-12))
+    if not reduction.any():
+        return np.ones_like(peak)
     look = max(1, int(_LOOKAHEAD_S * sample_rate_hz))
-    held = maximum_filter1d(reduction, size=2 * look + 1, origin=0)
-    smooth = uniform_filter1d(held, size=look)
-    smooth = np.maximum(smooth, reduction)
+    held = maximum_filter1d(reduction, size=2 * look + 1)
+    smooth = np.maximum(uniform_filter1d(held, size=look), reduction)
     a = np.exp(-1.0 / (_RELEASE_S * sample_rate_hz))
     released = np.maximum(smooth, lfilter([1 - a], [1, -a], smooth))
-    gain = 1.0 - np.clip(released, 0, 1)
-    return audio * gain[None, :], float(-20 * np.log10(max(gain.min(), 1e-12)))
+    return 1.0 - np.clip(released, 0, 1)
 
 
 def master(
@@ -80,19 +84,20 @@ def master(
             0.0, loudness, true_peak_dbtp(mix, sample_rate_hz), 0.0
         )
     ceiling = 10 ** ((ceiling_dbtp - 0.1) / 20)  # 0.1 dB margin for inter-sample overs
+    peak = _peak_envelope(mix)  # scales linearly with the gain: computed once
     gain_db = target_lufs - loudness
-    out, reduction = mix, 0.0
     for _ in range(3):  # limiting lowers loudness a little: re-aim and limit again
-        out, reduction = _limit(mix * 10 ** (gain_db / 20), sample_rate_hz, ceiling)
-        error = target_lufs - integrated_lufs(out, sample_rate_hz)
-        if abs(error) < 0.2:
+        g = 10 ** (gain_db / 20)
+        envelope = _limiter_gain(peak * g, ceiling, sample_rate_hz)
+        out = (mix * (g * envelope)[None, :]).astype(np.float32)
+        measured = integrated_lufs(out, sample_rate_hz)
+        if abs(target_lufs - measured) < 0.2:
             break
-        gain_db += error
-    out = out.astype(np.float32)
+        gain_db += target_lufs - measured
     report = MasterReport(
         gain_db=float(gain_db),
-        integrated_lufs=integrated_lufs(out, sample_rate_hz),
-        true_peak_dbtp=true_peak_dbtp(out, sample_rate_hz),
-        limiter_max_reduction_db=reduction,
+        integrated_lufs=measured,
+        true_peak_dbtp=float(20 * np.log10(max(float((peak * g * envelope).max()), 1e-12))),
+        limiter_max_reduction_db=float(-20 * np.log10(max(float(envelope.min()), 1e-12))),
     )
     return out, report
