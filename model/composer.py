@@ -8,20 +8,25 @@ the instruments, so two styles with the same tempo settings place the hits ident
 from __future__ import annotations
 
 import time
+from pathlib import Path
 
 import numpy as np
 
 from v2m.model.arrange import arrange
 from v2m.model.backends import Backend, ProgressFn, register_backend
-from v2m.model.errors import InvalidInputError
+from v2m.model.errors import InvalidInputError, WeightsNotFoundError
 from v2m.model.mastering import master
 from v2m.model.midi import arrangement_to_midi
+from v2m.model.soundfont import render_stems_soundfont, soundfont_available
 from v2m.model.styles import Overrides, choose_style, parse_key, validate_bpm
 from v2m.model.synth import render_stems
 from v2m.model.tempo import TempoPlan, constant_tempo_map, solve_tempo
 from v2m.model.types import ScoreRequest, ScoreResult
 
 SAMPLE_RATE_HZ = 48000
+RENDERERS = ("builtin", "soundfont", "auto")
+"""auto (default): a General-MIDI SoundFont via tinysoundfont when one is found, else the
+built-in NumPy synthesizer; soundfont / builtin force one."""
 MAX_DURATION_S = 20 * 60.0
 
 
@@ -51,12 +56,42 @@ class ComposerBackend(Backend):
         sample_rate_hz: int = SAMPLE_RATE_HZ,
         target_lufs: float = -16.0,
         ceiling_dbtp: float = -1.0,
+        renderer: str = "auto",
     ):
         if sample_rate_hz not in (44100, 48000):
             raise InvalidInputError(f"sample rate must be 44100 or 48000 Hz, got {sample_rate_hz}")
+        if renderer not in RENDERERS:
+            raise InvalidInputError(f"unknown renderer {renderer!r}; choose one of {RENDERERS}")
         self.sample_rate_hz = sample_rate_hz
         self.target_lufs = target_lufs
         self.ceiling_dbtp = ceiling_dbtp
+        self.renderer = renderer
+
+    def _render(self, notes, *, stems, times, n_samples, seed) -> tuple[dict, str]:
+        """Stems from the SoundFont renderer when asked for and usable, else the built-in one."""
+        if self.renderer in ("auto", "soundfont"):
+            usable, font = soundfont_available()
+            if usable:
+                rendered = render_stems_soundfont(
+                    notes,
+                    stems=stems,
+                    times_s=times,
+                    sample_rate_hz=self.sample_rate_hz,
+                    n_samples=n_samples,
+                    font=font,
+                )
+                return rendered, f"soundfont:{Path(font).name}"
+            if self.renderer == "soundfont":
+                raise WeightsNotFoundError(f"SoundFont rendering unavailable: {font}")
+        rendered = render_stems(
+            notes,
+            stems=stems,
+            times_s=times,
+            sample_rate_hz=self.sample_rate_hz,
+            n_samples=n_samples,
+            seed=seed,
+        )
+        return rendered, "builtin"
 
     def generate(self, request: ScoreRequest, *, progress: ProgressFn | None = None) -> ScoreResult:
         progress = progress or (lambda fraction, stage: None)
@@ -87,11 +122,10 @@ class ComposerBackend(Backend):
         clock.lap("arranging")
         progress(0.3, "rendering stems")
         n = int(round(request.duration_s * self.sample_rate_hz))
-        stems = render_stems(
+        stems, renderer = self._render(
             list(arrangement.notes),
             stems=style.stems,
-            times_s=times,
-            sample_rate_hz=self.sample_rate_hz,
+            times=times,
             n_samples=n,
             seed=request.seed,
         )
@@ -135,6 +169,7 @@ class ComposerBackend(Backend):
                 "gain_db": round(report.gain_db, 2),
                 "limiter_max_reduction_db": round(report.limiter_max_reduction_db, 2),
             },
+            "renderer": renderer,
             "seed": request.seed,
             "sample_rate_hz": self.sample_rate_hz,
             "timings_s": clock.laps,

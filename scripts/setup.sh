@@ -16,11 +16,14 @@ find_links=()
 [ -d /opt/wheels ] && find_links=(--find-links /opt/wheels)
 
 # uv installs the stack in seconds; plain pip is the fallback.
+# tinysoundfont renders SoundFonts offline; --no-deps skips pyaudio (live playback only,
+# needs PortAudio headers). Without it v2m falls back to its built-in synthesizer.
 if .venv/bin/python -m pip install -q uv >/dev/null 2>&1; then
-    .venv/bin/python -m uv pip install -q --python .venv/bin/python "${find_links[@]}" torch==2.13.0
-    .venv/bin/python -m uv pip install -q --python .venv/bin/python "${find_links[@]}" -e ".${extras}"
+    install=(.venv/bin/python -m uv pip install -q --python .venv/bin/python "${find_links[@]}")
 else
-    .venv/bin/python -m pip install -q "${find_links[@]}" torch==2.13.0
-    .venv/bin/python -m pip install -q "${find_links[@]}" -e ".${extras}"
+    install=(.venv/bin/python -m pip install -q "${find_links[@]}")
 fi
+"${install[@]}" torch==2.13.0
+"${install[@]}" -e ".${extras}"
+"${install[@]}" --no-deps "tinysoundfont>=0.3"
 echo "v2m installed in .venv ($(.venv/bin/python -c 'import v2m.model, torch; print("torch", torch.__version__)'))"
