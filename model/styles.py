@@ -4,9 +4,10 @@ A :class:`Style` says how the composer should sound — tempo range, mode, chord
 General-MIDI instruments, drum groove, density — and never *when* things happen: timing comes
 from the hit plan and the tempo solver alone, so changing the style never moves a hit.
 
-Prompts are matched by meaning with keyword weights (genre, mood and instrument words); the
-prompt may also carry overrides: ``"96 bpm"``, ``"in D minor"``, ``"3/4"``, ``"no drums"``,
-``"only piano and bass"``.
+Prompts are matched by meaning with a small local sentence-embedding model
+(:mod:`v2m.model.semantic`) when one is installed, else by keyword weights (genre, mood and
+instrument words); the prompt may also carry overrides: ``"96 bpm"``, ``"in D minor"``,
+``"3/4"``, ``"no drums"``, ``"only piano and bass"``.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import re
 from dataclasses import dataclass, field, replace
 
 from v2m.model.errors import InvalidInputError
+from v2m.model.semantic import semantic_scores
 
 STEMS = ("drums", "bass", "harmony", "melody", "fx")
 NOTE_NAMES = ("C", "C#", "D", "D#", "E", "F", "F#", "G", "G#", "A", "A#", "B")
@@ -439,6 +441,45 @@ def style_scores(prompt: str) -> dict[str, float]:
     return scores
 
 
+_SCENES = {
+    "cinematic": (
+        "a tense chase at night",
+        "explosions and a hero's moment",
+        "a thriller",
+        "a battle",
+        "a dramatic reveal",
+    ),
+    "lofi": ("a quiet evening", "rain on the window", "studying in a bedroom", "nostalgia"),
+    "electronic": (
+        "a nightclub",
+        "fast cars and neon lights",
+        "a futuristic city",
+        "sports highlights",
+    ),
+    "ambient": (
+        "aerial landscapes",
+        "the sea and clouds",
+        "outer space",
+        "a slow nature documentary",
+    ),
+    "orchestral": (
+        "a period drama",
+        "ballroom dancing",
+        "a castle",
+        "a royal ceremony",
+        "an old black and white film",
+    ),
+    "rock": ("skateboarding", "extreme sports", "a road trip", "a rebellious crowd"),
+    "hiphop": ("street basketball", "graffiti and urban streets", "a city montage"),
+    "acoustic": ("a family picnic", "a wedding", "a travel diary", "a sunny afternoon"),
+}
+
+
+def _semantic_phrases(name: str) -> list[str]:
+    """What a style is for, one phrase at a time (a prompt need match only one of them)."""
+    return [PRESETS[name].description, *(f"music for {scene}" for scene in _SCENES[name])]
+
+
 @dataclass(frozen=True)
 class StyleChoice:
     style: Style
@@ -457,6 +498,13 @@ def choose_style(
     if style is not None and style not in PRESETS:
         raise InvalidInputError(f"unknown style {style!r}; choose one of: {', '.join(PRESETS)}")
     scores = style_scores(prompt)
+    ranked = sorted(scores.values(), reverse=True)
+    if style is None and ranked[0] - ranked[1] < 1.0:  # keywords unsure: ask the model
+        phrases = {f"{n}|{i}": text for n in PRESETS for i, text in enumerate(_semantic_phrases(n))}
+        meaning = semantic_scores(prompt, phrases)
+        if meaning is not None:  # by meaning (best phrase per style), keywords as a nudge
+            best = {n: max(v for k, v in meaning.items() if k.split("|")[0] == n) for n in PRESETS}
+            scores = {n: round(best[n] + 0.05 * scores[n], 4) for n in PRESETS}
     name = style or max(PRESETS, key=lambda n: (scores[n], n == DEFAULT_STYLE))
     merged = parse_prompt_overrides(prompt).merged(overrides or Overrides())
     return StyleChoice(PRESETS[name].with_overrides(merged), prompt, scores, merged)

