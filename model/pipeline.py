@@ -6,15 +6,17 @@ from __future__ import annotations
 
 import os
 from collections.abc import Callable, Iterable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import numpy as np
 
 from v2m.model.analysis import Analysis, analyze
 from v2m.model.backends import create_backend
 from v2m.model.describe import describe_video
+from v2m.model.ducking import dialogue_duck
 from v2m.model.errors import InvalidInputError, NoStreamError
 from v2m.model.hits import plan_hits
+from v2m.model.media import AudioSignal, decode_audio
 from v2m.model.rhythm import MotionTempo, find_motion_tempo
 from v2m.model.types import EventCurve, ScoreRequest, ScoreResult
 
@@ -58,6 +60,7 @@ def score(
     meter: int | None = None,
     stems: tuple[str, ...] | None = None,
     follow_motion: bool | None = None,
+    duck_dialogue: bool = False,
     analysis: Analysis | None = None,
     progress: ProgressFn | None = None,
     backend_options: dict | None = None,
@@ -71,6 +74,7 @@ def score(
         bpm, key, meter, stems: explicit overrides.
         follow_motion: take tempo and phase from periodic motion (dance); ``None`` decides from
             the video (periodic motion and few cuts).
+        duck_dialogue: lower the music under speech found in the video's own soundtrack.
         analysis: reuse an analysis of ``video_path``.
     """
     progress = progress or (lambda fraction, stage: None)
@@ -115,4 +119,31 @@ def score(
         tempo_hint=(motion.beat_s, motion.phase_s) if motion else None,
     )
     result = engine.generate(request, progress=lambda f, s: progress(0.5 + 0.5 * f, s))
+    if duck_dialogue:
+        result = _duck(result, analysis, start)
     return ScoreJob(analysis, request, result, source, start, end, motion)
+
+
+def _duck(result: ScoreResult, analysis: Analysis, start_s: float) -> ScoreResult:
+    """The result with music, stems and mix, lowered under the video's dialogue."""
+    if not analysis.media.has_audio:
+        return result
+    sr = result.sample_rate
+    audio = decode_audio(analysis.media.path, sample_rate_hz=16000, info=analysis.media)
+    i0 = int(start_s * 16000)
+    clip = AudioSignal(audio.samples[:, i0:], 16000)
+    duck = dialogue_duck(clip, n_samples=result.mix.shape[1], sample_rate_hz=sr)
+    stems = {k: (v * duck.gain[None, :]).astype(np.float32) for k, v in result.stems.items()}
+    metadata = {
+        **result.metadata,
+        "dialogue_ducking": {
+            "depth_db": -10.0,
+            "regions_s": [[round(a, 3), round(b, 3)] for a, b in duck.regions_s],
+        },
+    }
+    return replace(
+        result,
+        stems=stems,
+        mix=(result.mix * duck.gain[None, :]).astype(np.float32),
+        metadata=metadata,
+    )

@@ -100,6 +100,7 @@ def _score_command(args: argparse.Namespace) -> int:
             key=args.key,
             meter=args.meter,
             stems=parse_stems(args.stems) if args.stems else None,
+            duck_dialogue=args.duck_dialogue,
             progress=progress,
         )
         paths = write_outputs(job, args.out, preview=not args.no_preview)
@@ -160,6 +161,7 @@ def _demo_command(args: argparse.Namespace) -> int:
         stems=None,
         out=str(out),
         no_preview=False,
+        duck_dialogue=False,
         quiet=args.quiet,
     )
     return _score_command(ns)
@@ -275,6 +277,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--meter", type=int, help="beats per bar override (2..7)")
     p.add_argument("--stems", help="stems to play, e.g. 'drums,bass,harmony'")
     p.add_argument("--backend", default="composer", help="scoring backend (default: composer)")
+    p.add_argument(
+        "--duck-dialogue",
+        action="store_true",
+        help="lower the music by 10 dB under speech in the video's own sound",
+    )
     p.add_argument("--no-preview", action="store_true", help="skip preview.mp4")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=_score_command)
