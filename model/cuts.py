@@ -17,12 +17,22 @@ from scenedetect import AdaptiveDetector, FrameTimecode
 from v2m.model.errors import InvalidInputError
 from v2m.model.types import Cut
 
+DEFAULT_ADAPTIVE_THRESHOLD = 3.0
+"""AdaptiveDetector's own threshold: the paper's metric counts cuts above it."""
+
 
 @dataclass(frozen=True)
 class CutSettings:
-    """AdaptiveDetector's own defaults (the SCH metric's settings)."""
+    """AdaptiveDetector's defaults, except that changes down to ``adaptive_threshold`` = 2.5
+    are kept as *soft* cuts (fades, flashes, borderline changes) with confidence below 0.5.
 
-    adaptive_threshold: float = 3.0
+    Confidence is ``r / (r + 3.0)`` for the adaptive ratio ``r``: 0.5 exactly at the detector's
+    default threshold, so ``confidence >= 0.5`` selects what PySceneDetect's defaults report.
+    A soft cut costs a music accent; missing a change a viewer (or the SCH metric) counts as a
+    cut costs a hit, so the hit plan keeps them, with less strength.
+    """
+
+    adaptive_threshold: float = 2.5
     min_scene_len_frames: int = 15
     window_width: int = 2
     min_content_val: float = 15.0
@@ -42,9 +52,9 @@ class CutSettings:
 class CutDetector:
     """Streaming cut detector: ``push`` frames in order, then ``finish``.
 
-    Confidence is ``r / (r + threshold)`` for the detector's adaptive ratio ``r`` (a frame's
-    change against the average change of its neighbours): 0.5 at the threshold, near 1 for a
-    change out of nowhere.
+    Confidence is ``r / (r + 3)`` for the detector's adaptive ratio ``r`` (a frame's change
+    against the average change of its neighbours): 0.5 at PySceneDetect's default threshold,
+    near 1 for a change out of nowhere (see :class:`CutSettings`).
     """
 
     def __init__(self, *, frame_rate_hz: float, settings: CutSettings | None = None):
@@ -79,7 +89,7 @@ class CutDetector:
         around = self._scores[max(0, index - w) : index] + self._scores[index + 1 : index + 1 + w]
         mean = sum(around) / len(around) if around else 0.0
         ratio = min(target / mean, 255.0) if mean > 1e-5 else 255.0
-        thr = self.settings.adaptive_threshold
+        thr = DEFAULT_ADAPTIVE_THRESHOLD
         return Cut(time_s=float(self._times[index]), confidence=float(ratio / (ratio + thr)))
 
     def finish(self) -> list[Cut]:

@@ -102,7 +102,10 @@ def summary_lines(a: Analysis, *, elapsed_s: float | None = None) -> list[str]:
         for cut in a.cuts:
             tc = format_timecode(cut.time_s, fps) if fps else ""
             frame = f"frame {round(cut.time_s * fps):>6d}" if fps else ""
-            lines.append(f"  {tc}  {cut.time_s:9.3f} s  {frame}  confidence {cut.confidence:.2f}")
+            soft = "  (soft: fade or borderline change)" if cut.confidence < 0.5 else ""
+            lines.append(
+                f"  {tc}  {cut.time_s:9.3f} s  {frame}  confidence {cut.confidence:.2f}{soft}"
+            )
     order = np.argsort(-np.interp(a.peaks_s, a.curves.raw_times_s, a.curves.raw))[:8]
     top = ", ".join(f"{t:.3f}" for t in np.sort(a.peaks_s[order]))
     sm = a.curves.smoothed

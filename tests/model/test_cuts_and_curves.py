@@ -88,3 +88,16 @@ def test_vfr_and_rotated_copies_give_the_same_cuts():
     np.testing.assert_allclose(
         [c.time_s for c in vfr.cuts], [c.time_s for c in rot.cuts], atol=1e-6
     )
+
+
+@pytest.mark.parametrize("relative", HARD_CUT_VIDEOS)
+def test_every_cut_pyscenedetect_reports_is_found(relative):
+    """The one-pass detector finds every cut of ``detect(video, AdaptiveDetector())`` (what the
+    SCH metric counts), soft ones included, within one frame."""
+    from v2m.model.metrics import pyscenedetect_cut_times
+
+    path = shared_media_path(relative)
+    analysis = analyze(path)
+    ours = np.array([c.time_s for c in analysis.cuts])
+    for t in pyscenedetect_cut_times(path):
+        assert np.min(np.abs(ours - t)) <= 1.0 / analysis.frame_rate_hz + 1e-6, (t, ours)
