@@ -69,29 +69,21 @@ class ComposerBackend(Backend):
 
     def _render(self, notes, *, stems, times, n_samples, seed) -> tuple[dict, str]:
         """Stems from the SoundFont renderer when asked for and usable, else the built-in one."""
+        common = {
+            "stems": stems,
+            "times_s": times,
+            "sample_rate_hz": self.sample_rate_hz,
+            "n_samples": n_samples,
+        }
         if self.renderer in ("auto", "soundfont"):
             usable, font = soundfont_available()
             if usable:
-                rendered = render_stems_soundfont(
-                    notes,
-                    stems=stems,
-                    times_s=times,
-                    sample_rate_hz=self.sample_rate_hz,
-                    n_samples=n_samples,
-                    font=font,
+                return render_stems_soundfont(notes, font=font, **common), (
+                    f"soundfont:{Path(font).name}"
                 )
-                return rendered, f"soundfont:{Path(font).name}"
             if self.renderer == "soundfont":
                 raise WeightsNotFoundError(f"SoundFont rendering unavailable: {font}")
-        rendered = render_stems(
-            notes,
-            stems=stems,
-            times_s=times,
-            sample_rate_hz=self.sample_rate_hz,
-            n_samples=n_samples,
-            seed=seed,
-        )
-        return rendered, "builtin"
+        return render_stems(notes, seed=seed, **common), "builtin"
 
     def generate(self, request: ScoreRequest, *, progress: ProgressFn | None = None) -> ScoreResult:
         progress = progress or (lambda fraction, stage: None)

@@ -12,6 +12,16 @@ REPO = Path(__file__).resolve().parents[1]
 SHARED_MEDIA = Path(os.environ.get("V2M_SHARED_MEDIA", REPO.parent / "shared" / "media"))
 
 
+HARD_CUT_VIDEOS = (
+    "video/pyscenedetect_testvideo.mp4",
+    "video/big_buck_bunny_0_30.webm",
+    "video/goldeneye-vfr-drop3.mp4",
+    "video/issue-134-rotate.mp4",
+    "video/fcpscene_60fps.mp4",
+)
+"""The shared videos with hard cuts (media_index.json lists their cut times)."""
+
+
 def shared_media_path(relative: str) -> Path:
     """Path of a file in ../shared/media, or skip the test with the reason."""
     path = SHARED_MEDIA / relative

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import soundfile
 
-from tests.helpers import dancing_frames, shared_media_path, write_video
+from tests.helpers import HARD_CUT_VIDEOS, dancing_frames, shared_media_path, write_video
 from v2m.model.analysis import analyze
 from v2m.model.errors import InvalidInputError
 from v2m.model.mastering import integrated_lufs, true_peak_dbtp
@@ -19,14 +19,6 @@ from v2m.model.pipeline import score
 from v2m.model.sample_clip import ClipSpec
 from v2m.model.styles import PRESETS
 from v2m.model.tempo import median_error_frames
-
-HARD_CUT_VIDEOS = [
-    "video/pyscenedetect_testvideo.mp4",
-    "video/big_buck_bunny_0_30.webm",
-    "video/goldeneye-vfr-drop3.mp4",
-    "video/issue-134-rotate.mp4",
-    "video/fcpscene_60fps.mp4",
-]
 
 
 @pytest.mark.parametrize("relative", HARD_CUT_VIDEOS)

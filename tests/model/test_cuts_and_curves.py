@@ -5,7 +5,7 @@ from fractions import Fraction
 import numpy as np
 import pytest
 
-from tests.helpers import shared_media_path
+from tests.helpers import HARD_CUT_VIDEOS, shared_media_path
 from v2m.model.analysis import AnalysisSettings, analyze
 from v2m.model.sample_clip import ClipSpec
 
@@ -47,15 +47,6 @@ def test_analysis_fps_subsamples_features_but_not_cuts(make_clip):
     np.testing.assert_allclose(
         [c.time_s for c in analysis.cuts], spec.cut_frame_times_s(), atol=1e-4
     )
-
-
-HARD_CUT_VIDEOS = [
-    "video/pyscenedetect_testvideo.mp4",
-    "video/big_buck_bunny_0_30.webm",
-    "video/goldeneye-vfr-drop3.mp4",
-    "video/issue-134-rotate.mp4",
-    "video/fcpscene_60fps.mp4",
-]
 
 
 @pytest.mark.parametrize("relative", HARD_CUT_VIDEOS)
