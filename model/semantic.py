@@ -65,4 +65,4 @@ def semantic_scores(prompt: str, candidates: dict[str, str]) -> dict[str, float]
     names = list(candidates)
     vectors = embed([prompt, *(candidates[n] for n in names)], folder=folder)
     sims = vectors[1:] @ vectors[0]
-    return {n: float(s) for n, s in zip(names, sims, strict=True)}
+    return {n: float(np.clip(s, -1.0, 1.0)) for n, s in zip(names, sims, strict=True)}

@@ -77,7 +77,10 @@ def test_motion_curve_peaks_where_movement_turns():
 
 @pytest.fixture(scope="module")
 def tiny_dinov2(tmp_path_factory):
+    import torch
     from transformers import Dinov2Config, Dinov2Model
+
+    torch.manual_seed(0)  # reproducible random weights
 
     path = tmp_path_factory.mktemp("dinov2")
     config = Dinov2Config(
@@ -94,7 +97,10 @@ def tiny_dinov2(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def tiny_hubert(tmp_path_factory):
+    import torch
     from transformers import HubertConfig, HubertModel, Wav2Vec2FeatureExtractor
+
+    torch.manual_seed(0)  # reproducible random weights
 
     path = tmp_path_factory.mktemp("mert")
     config = HubertConfig(

@@ -64,7 +64,10 @@ def test_keys_parse_and_bad_values_are_refused():
 @pytest.fixture
 def tiny_text_encoder(tmp_path, monkeypatch):
     """A tiny random BERT + WordPiece tokenizer saved like a sentence-transformers folder."""
+    import torch
     from transformers import BertConfig, BertModel, BertTokenizerFast
+
+    torch.manual_seed(0)  # reproducible random weights
 
     vocab = tmp_path / "vocab.txt"
     words = [
