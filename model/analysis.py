@@ -30,6 +30,9 @@ from v2m.model.types import Cut
 
 ProgressFn = Callable[[float, str], None]
 """Progress callback: (fraction done in [0, 1], stage name)."""
+EventFn = Callable[[str, object], None]
+"""Streaming callback while decoding: ``("curve", (times_s, dissimilarity))`` per batch of
+frames (1 - cos, not yet standardized) and ``("cut", Cut)`` as cuts are found."""
 
 _BATCH = 16
 _THUMBNAILS = 10
@@ -105,7 +108,12 @@ def _thumbnail(rgb: np.ndarray) -> np.ndarray:
 
 
 def _analyze_video(
-    path: str, info: MediaInfo, s: AnalysisSettings, encoder: VideoEncoder, progress: ProgressFn
+    path: str,
+    info: MediaInfo,
+    s: AnalysisSettings,
+    encoder: VideoEncoder,
+    progress: ProgressFn,
+    on_event: EventFn,
 ) -> tuple[np.ndarray, np.ndarray, list[Cut], list]:
     v = info.video
     detector = CutDetector(frame_rate_hz=v.frame_rate_hz, settings=s.cuts)
@@ -124,6 +132,15 @@ def _analyze_video(
     def flush() -> None:
         if batch:
             f, t = encoder.encode(np.stack(batch), np.asarray(batch_t))
+            if feats:  # join the previous batch's last frame to this batch
+                f_pair, t_pair = (
+                    np.concatenate([feats[-1][-1:], f]),
+                    np.concatenate([times[-1][-1:], t]),
+                )
+            else:
+                f_pair, t_pair = f, t
+            if len(f_pair) >= 2:
+                on_event("curve", (C.midpoints(t_pair), C.dissimilarity(f_pair)))
             feats.append(f)
             times.append(t)
             batch.clear()
@@ -131,7 +148,9 @@ def _analyze_video(
 
     frames = prefetch(iter_video_frames(path, max_side=s.frame_side_px, info=info))
     for frame in frames:
-        detector.push(frame.rgb, frame.time_s)
+        found = detector.push(frame.rgb, frame.time_s)
+        for cut in found:
+            on_event("cut", cut)
         if step is None or frame.time_s + half_frame >= next_tick:
             if step is not None:
                 next_tick = (np.floor(frame.time_s / step + 0.5) + 1) * step
@@ -153,6 +172,7 @@ def analyze(
     *,
     settings: AnalysisSettings | None = None,
     progress: ProgressFn | None = None,
+    on_event: EventFn | None = None,
 ) -> Analysis:
     """Analyse a video or audio file into event curves, peaks and (for video) cuts.
 
@@ -160,6 +180,7 @@ def analyze(
         path: video (curve from frames) or audio file (curve from the music).
         settings: see :class:`AnalysisSettings`; defaults suit an editor's preview.
         progress: called with (fraction, stage) as decoding advances.
+        on_event: called with curve chunks and cuts while decoding (see :data:`EventFn`).
 
     Raises:
         MediaError subclasses for unreadable media; NoStreamError when a video encoder is asked
@@ -183,7 +204,9 @@ def analyze(
     thumbs: list = []
     frame_rate = info.video.frame_rate_hz if info.video else None
     if isinstance(encoder, VideoEncoder):
-        features, times, cuts, thumbs = _analyze_video(path, info, s, encoder, progress)
+        features, times, cuts, thumbs = _analyze_video(
+            path, info, s, encoder, progress, on_event or (lambda kind, data: None)
+        )
     else:
         assert isinstance(encoder, MusicEncoder)
         progress(0.0, "decoding audio")

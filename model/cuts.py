@@ -73,15 +73,17 @@ class CutDetector:
         self._scores: list[float] = []
         self._cuts: list[Cut] = []
 
-    def push(self, rgb: np.ndarray, time_s: float) -> None:
-        """Feed the next frame (uint8[h, w, 3] RGB) and its presentation time."""
+    def push(self, rgb: np.ndarray, time_s: float) -> list[Cut]:
+        """Feed the next frame (uint8[h, w, 3] RGB) and its presentation time; returns the cuts
+        this frame confirmed (the detector looks a couple of frames ahead)."""
         index = len(self._times)
         self._times.append(time_s)
         bgr = cv2.cvtColor(rgb, cv2.COLOR_RGB2BGR)
         found = self._detector.process_frame(FrameTimecode(index, self._fps), bgr)
         self._scores.append(self._detector._frame_score or 0.0)
-        for tc in found:
-            self._cuts.append(self._cut_at(tc.frame_num))
+        new = [self._cut_at(tc.frame_num) for tc in found]
+        self._cuts.extend(new)
+        return new
 
     def _cut_at(self, index: int) -> Cut:
         w = self.settings.window_width

@@ -167,6 +167,35 @@ def _demo_command(args: argparse.Namespace) -> int:
     return _score_command(ns)
 
 
+def _serve_command(args: argparse.Namespace) -> int:
+    import asyncio
+    import logging
+
+    from v2m.server.app import serve
+    from v2m.server.settings import load_settings
+
+    settings = load_settings(
+        toml_path=args.config,
+        host=args.host,
+        port=args.port,
+        data_dir=args.data_dir,
+        media_roots=tuple(args.media_root) if args.media_root else None,
+        token=args.token,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+    )
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    print(
+        f"v2m serving on {settings.host}:{settings.port} "
+        f"(media roots: {', '.join(str(r) for r in settings.roots)}); Ctrl-C stops"
+    )
+    try:
+        asyncio.run(serve(settings))
+    except KeyboardInterrupt:
+        pass
+    return 0
+
+
 def _styles_command(args: argparse.Namespace) -> int:
     from v2m.model.styles import PRESETS
 
@@ -298,6 +327,27 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--prompt", help="what the music should be (default: described)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=_demo_command)
+
+    p = sub.add_parser(
+        "serve",
+        help="run the gRPC scoring server",
+        description="Serve v2m.v1.ScoringService (with health and reflection). "
+        "Settings also come from V2M_* variables and a TOML file ([server]).",
+    )
+    p.add_argument("--host", help="bind address (default 127.0.0.1; others need --token)")
+    p.add_argument("--port", type=int, help="port (default 50051; 0 picks a free one)")
+    p.add_argument("--data-dir", help="where artifacts are stored")
+    p.add_argument(
+        "--media-root",
+        action="append",
+        metavar="DIR",
+        help="folder clients may read media from; repeatable (default: cwd)",
+    )
+    p.add_argument("--token", help="bearer token clients must send")
+    p.add_argument("--tls-cert", help="TLS certificate (PEM)")
+    p.add_argument("--tls-key", help="TLS private key (PEM)")
+    p.add_argument("--config", help="TOML settings file")
+    p.set_defaults(run=_serve_command)
 
     p = sub.add_parser("styles", help="list the style presets")
     p.set_defaults(run=_styles_command)

@@ -1,0 +1,91 @@
+"""Build and run the gRPC server: the scoring service, health, reflection, auth, TLS."""
+
+from __future__ import annotations
+
+import hmac
+import logging
+import time
+
+import grpc
+from grpc_health.v1 import health, health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection
+
+from v2m.server.service import ScoringService
+from v2m.server.settings import ServerSettings
+from v2m.v1 import scoring_pb2 as pb
+from v2m.v1 import scoring_pb2_grpc as pb_grpc
+
+log = logging.getLogger("v2m.server")
+SERVICE_NAME = pb.DESCRIPTOR.services_by_name["ScoringService"].full_name
+_OPEN_METHODS = ("/grpc.health.v1.Health/", "/grpc.reflection.")
+
+
+class _AuthAndLog(grpc.aio.ServerInterceptor):
+    """Checks ``authorization: Bearer <token>`` (constant time) and logs one line per call."""
+
+    def __init__(self, token: str):
+        self.token = token.encode()
+
+    async def intercept_service(self, continuation, details):
+        method = details.method
+        started = time.perf_counter()
+        if self.token and not method.startswith(_OPEN_METHODS):
+            sent = dict(details.invocation_metadata or ()).get("authorization", "")
+            given = sent[7:].encode() if sent.startswith("Bearer ") else b""
+            if not hmac.compare_digest(given, self.token):
+                log.info('{"method": "%s", "status": "UNAUTHENTICATED"}', method)
+                return _deny_handler()
+        log.info('{"method": "%s", "at": %.3f}', method, started)
+        return await continuation(details)
+
+
+def _deny_handler():
+    async def deny(request, context):
+        await context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token")
+
+    async def deny_stream(request, context):
+        await context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token")
+        yield  # pragma: no cover
+
+    return grpc.unary_stream_rpc_method_handler(deny_stream)
+
+
+async def start_server(settings: ServerSettings) -> tuple[grpc.aio.Server, int]:
+    """Start serving; returns the server and the bound port (``settings.port`` 0 picks one)."""
+    options = [
+        ("grpc.max_send_message_length", settings.max_message_bytes),
+        ("grpc.max_receive_message_length", settings.max_message_bytes),
+    ]
+    server = grpc.aio.server(interceptors=[_AuthAndLog(settings.token)], options=options)
+    pb_grpc.add_ScoringServiceServicer_to_server(ScoringService(settings), server)
+    health_servicer = health.aio.HealthServicer()
+    health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
+    reflection.enable_server_reflection(
+        (
+            SERVICE_NAME,
+            health_pb2.DESCRIPTOR.services_by_name["Health"].full_name,
+            reflection.SERVICE_NAME,
+        ),
+        server,
+    )
+    address = f"{settings.host}:{settings.port}"
+    if settings.tls_cert:
+        with open(settings.tls_key, "rb") as k, open(settings.tls_cert, "rb") as c:
+            creds = grpc.ssl_server_credentials([(k.read(), c.read())])
+        port = server.add_secure_port(address, creds)
+    else:
+        port = server.add_insecure_port(address)
+    await server.start()
+    await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
+    await health_servicer.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
+    log.info('{"event": "listening", "address": "%s:%d"}', settings.host, port)
+    return server, port
+
+
+async def serve(settings: ServerSettings) -> None:
+    """Run until interrupted; on shutdown, give running calls 5 s to finish."""
+    server, _port = await start_server(settings)
+    try:
+        await server.wait_for_termination()
+    finally:
+        await server.stop(grace=5.0)

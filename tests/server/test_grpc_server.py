@@ -1,0 +1,202 @@
+"""A real gRPC server on 127.0.0.1 port 0, called through the generated stubs."""
+
+import asyncio
+import threading
+
+import grpc
+import numpy as np
+import pytest
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
+
+from v2m.model.pipeline import score
+from v2m.model.sample_clip import ClipSpec, render_clip
+from v2m.server.app import start_server
+from v2m.server.settings import ServerSettings
+from v2m.v1 import scoring_pb2 as pb
+from v2m.v1 import scoring_pb2_grpc as pb_grpc
+
+
+class ServerThread:
+    """Runs the aio server on its own event loop in a background thread."""
+
+    def __init__(self, settings: ServerSettings):
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        fut = asyncio.run_coroutine_threadsafe(start_server(settings), self.loop)
+        self.server, self.port = fut.result(timeout=30)
+
+    def stop(self):
+        asyncio.run_coroutine_threadsafe(self.server.stop(grace=1), self.loop).result(timeout=30)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)
+
+
+@pytest.fixture(scope="module")
+def media_root(tmp_path_factory):
+    root = tmp_path_factory.mktemp("media")
+    render_clip(root / "clip.mp4", ClipSpec(duration_s=6, cut_times_s=(2.0, 4.0), seed=61))
+    (root / "notes.mp4").write_text("not a video")
+    outside = tmp_path_factory.mktemp("outside")
+    render_clip(outside / "secret.mp4", ClipSpec(duration_s=2, cut_times_s=(1.0,)))
+    (root / "link.mp4").symlink_to(outside / "secret.mp4")
+    return root
+
+
+@pytest.fixture(scope="module")
+def server(media_root):
+    srv = ServerThread(ServerSettings(port=0, media_roots=(str(media_root),)))
+    yield srv
+    srv.stop()
+
+
+@pytest.fixture
+def stub(server):
+    with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
+        yield pb_grpc.ScoringServiceStub(channel), channel
+
+
+def _healthy(channel) -> bool:
+    reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
+    return reply.status == health_pb2.HealthCheckResponse.SERVING
+
+
+def test_analyze_streams_progress_curve_and_cuts_before_the_summary(stub):
+    client, channel = stub
+    events = list(
+        client.Analyze(pb.AnalyzeRequest(media=pb.MediaRef(path="clip.mp4")), timeout=120)
+    )
+    kinds = [e.WhichOneof("event") for e in events]
+    assert kinds[-1] == "summary" and kinds.count("summary") == 1
+    assert "curve" in kinds and "progress" in kinds
+    first_cut = kinds.index("cut")
+    assert first_cut < len(kinds) - 1  # cuts stream while decoding, not at the end
+    streamed = [e.cut.time_s for e in events if e.WhichOneof("event") == "cut"]
+    summary = events[-1].summary
+    assert streamed == pytest.approx([2.0, 4.0]) == [c.time_s for c in summary.cuts]
+    n_chunk_values = sum(len(e.curve.values) for e in events if e.WhichOneof("event") == "curve")
+    assert n_chunk_values == len(summary.raw.values) == 179
+    assert summary.media.frame_rate_hz == 30.0 and summary.encoder == "pixels"
+
+
+def test_score_streams_in_order_and_equals_local_scoring(stub, media_root):
+    client, _ = stub
+    events = list(
+        client.Score(
+            pb.ScoreRequest(
+                media=pb.MediaRef(path="clip.mp4"), seed=5, prompt="rock", audio_format="f32le"
+            ),
+            timeout=300,
+        )
+    )
+    kinds = [e.WhichOneof("event") for e in events]
+    assert kinds[0] == "accepted" and kinds[-1] == "result"
+    order = [k for i, k in enumerate(kinds) if i == 0 or kinds[i - 1] != k]
+    assert order == ["accepted", "progress", "curve", "plan", "stem", "result"]
+    mix = b"".join(
+        e.stem.data for e in events if e.WhichOneof("event") == "stem" and e.stem.name == "mix"
+    )
+    served = np.frombuffer(mix, "<f4").reshape(-1, 2).T
+    local = score(media_root / "clip.mp4", seed=5, prompt="rock").result
+    np.testing.assert_array_equal(served, local.mix)
+    result = events[-1].result
+    assert [h.achieved_s for h in result.plan.hits if h.kind == "cut"] == pytest.approx([2.0, 4.0])
+    assert result.loudness.integrated_lufs == pytest.approx(-16, abs=1)
+    assert result.midi[:4] == b"MThd"
+
+
+@pytest.mark.parametrize(
+    "path,code,message",
+    [
+        ("missing.mp4", grpc.StatusCode.NOT_FOUND, "not found"),
+        ("../outside/secret.mp4", grpc.StatusCode.PERMISSION_DENIED, "outside"),
+        ("/etc/passwd", grpc.StatusCode.PERMISSION_DENIED, "outside"),
+        ("link.mp4", grpc.StatusCode.PERMISSION_DENIED, "outside"),
+        ("notes.mp4", grpc.StatusCode.INVALID_ARGUMENT, "cannot read"),
+    ],
+)
+def test_bad_media_gets_the_right_status_and_the_server_keeps_serving(stub, path, code, message):
+    client, channel = stub
+    with pytest.raises(grpc.RpcError) as err:
+        list(client.Analyze(pb.AnalyzeRequest(media=pb.MediaRef(path=path)), timeout=60))
+    assert err.value.code() == code, err.value.details()
+    assert message in err.value.details() and "Traceback" not in err.value.details()
+    assert _healthy(channel)
+
+
+def test_unknown_backend_and_bad_parameters(stub):
+    client, channel = stub
+    for request, message in [
+        (pb.ScoreRequest(media=pb.MediaRef(path="clip.mp4"), backend="magic"), "unknown backend"),
+        (pb.ScoreRequest(media=pb.MediaRef(path="clip.mp4"), bpm=900), "playable range"),
+    ]:
+        with pytest.raises(grpc.RpcError) as err:
+            list(client.Score(request, timeout=120))
+        assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+        assert message in err.value.details()
+    assert _healthy(channel)
+
+
+def test_deadline_exceeded(stub):
+    client, channel = stub
+    with pytest.raises(grpc.RpcError) as err:
+        list(client.Score(pb.ScoreRequest(media=pb.MediaRef(path="clip.mp4")), timeout=0.2))
+    assert err.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
+    assert _healthy(channel)
+
+
+def test_server_info_backends_and_reflection(stub, media_root):
+    client, channel = stub
+    info = client.GetServerInfo(pb.GetServerInfoRequest(), timeout=5)
+    assert str(media_root.resolve()) in info.media_roots and not info.auth_required
+    backends = client.ListBackends(pb.ListBackendsRequest(), timeout=10).backends
+    assert [(b.name, b.available) for b in backends] == [("composer", True)]
+    refl = reflection_pb2_grpc.ServerReflectionStub(channel)
+    replies = refl.ServerReflectionInfo(
+        iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=5
+    )
+    names = {s.name for r in replies for s in r.list_services_response.service}
+    assert "v2m.v1.ScoringService" in names and "grpc.health.v1.Health" in names
+
+
+def test_token_is_required_beyond_loopback_and_checked(media_root):
+    from v2m.model.errors import InvalidInputError
+
+    with pytest.raises(InvalidInputError, match="token"):
+        ServerSettings(host="0.0.0.0", port=0)
+    srv = ServerThread(ServerSettings(port=0, media_roots=(str(media_root),), token="s3cret"))
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{srv.port}") as channel:
+            client = pb_grpc.ScoringServiceStub(channel)
+            with pytest.raises(grpc.RpcError) as err:
+                client.GetServerInfo(
+                    pb.GetServerInfoRequest(),
+                    timeout=5,
+                    metadata=[("authorization", "Bearer wrong")],
+                )
+            assert err.value.code() == grpc.StatusCode.UNAUTHENTICATED
+            ok = client.GetServerInfo(
+                pb.GetServerInfoRequest(), timeout=5, metadata=[("authorization", "Bearer s3cret")]
+            )
+            assert ok.auth_required
+            assert _healthy(channel)  # health stays open for load balancers
+    finally:
+        srv.stop()
+
+
+def test_generated_code_is_current():
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    repo = Path(__file__).resolve().parents[2]
+    result = subprocess.run(
+        ["bash", "scripts/gen_protos.sh", "--check"],
+        cwd=repo,
+        env={"PYTHON": sys.executable, "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    assert result.returncode == 0, result.stderr
