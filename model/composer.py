@@ -67,23 +67,30 @@ class ComposerBackend(Backend):
         self.ceiling_dbtp = ceiling_dbtp
         self.renderer = renderer
 
-    def _render(self, notes, *, stems, times, n_samples, seed) -> tuple[dict, str]:
-        """Stems from the SoundFont renderer when asked for and usable, else the built-in one."""
-        common = {
-            "stems": stems,
-            "times_s": times,
-            "sample_rate_hz": self.sample_rate_hz,
-            "n_samples": n_samples,
-        }
+    def _render(self, notes, *, stems, times, n_samples, seed, progress) -> tuple[dict, str]:
+        """Stems from the SoundFont renderer when asked for and usable, else the built-in one;
+        one stem at a time, reporting progress between stems (so a cancel lands quickly)."""
+        font = None
         if self.renderer in ("auto", "soundfont"):
-            usable, font = soundfont_available()
+            usable, why = soundfont_available()
             if usable:
-                return render_stems_soundfont(notes, font=font, **common), (
-                    f"soundfont:{Path(font).name}"
-                )
-            if self.renderer == "soundfont":
-                raise WeightsNotFoundError(f"SoundFont rendering unavailable: {font}")
-        return render_stems(notes, seed=seed, **common), "builtin"
+                font = why
+            elif self.renderer == "soundfont":
+                raise WeightsNotFoundError(f"SoundFont rendering unavailable: {why}")
+        out: dict = {}
+        for i, stem in enumerate(stems):
+            progress(0.3 + 0.5 * i / max(1, len(stems)), f"rendering {stem}")
+            common = {
+                "stems": (stem,),
+                "times_s": times,
+                "sample_rate_hz": self.sample_rate_hz,
+                "n_samples": n_samples,
+            }
+            if font is not None:
+                out.update(render_stems_soundfont(notes, font=font, **common))
+            else:
+                out.update(render_stems(notes, seed=seed, **common))
+        return out, f"soundfont:{Path(font).name}" if font else "builtin"
 
     def generate(self, request: ScoreRequest, *, progress: ProgressFn | None = None) -> ScoreResult:
         progress = progress or (lambda fraction, stage: None)
@@ -120,6 +127,7 @@ class ComposerBackend(Backend):
             times=times,
             n_samples=n,
             seed=request.seed,
+            progress=progress,
         )
         _fade_out(stems, self.sample_rate_hz)
         clock.lap("rendering")

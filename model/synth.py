@@ -137,8 +137,8 @@ def render_stems(
     sr = sample_rate_hz
     out: dict[str, np.ndarray] = {}
     drum_cache: dict[int, np.ndarray] = {}
-    for si, stem in enumerate(stems):
-        rng = np.random.default_rng([seed, si])
+    for stem in stems:
+        rng = np.random.default_rng([seed, sum(stem.encode())])  # per stem, order-independent
         mono = np.zeros(n_samples + sr * 3, np.float64)
         for note in (n for n in notes if n.stem == stem):
             start_s, end_s = times_s[note]

@@ -10,16 +10,19 @@ from __future__ import annotations
 
 import asyncio
 import json
+import shutil
 import threading
-import uuid
 from collections.abc import AsyncIterator, Callable
+from pathlib import Path
 
+import grpc
 import numpy as np
 
 from v2m import __version__
 from v2m.model.backends import create_backend, list_backends
 from v2m.model.errors import InvalidInputError
 from v2m.server.errors import status_for
+from v2m.server.jobs import Job, JobManager
 from v2m.server.paths import resolve_media_path
 from v2m.server.settings import ServerSettings
 from v2m.v1 import scoring_pb2 as pb
@@ -29,29 +32,35 @@ STEM_CHUNK_FRAMES = 16384
 _END = object()
 
 
+class JobCancelled(Exception):
+    """Raised in a worker thread at its next event once its job is cancelled."""
+
+
 class _Stream:
     """Thread → event loop bridge: ``emit`` from the worker, ``async for`` in the handler."""
 
-    def __init__(self, loop: asyncio.AbstractEventLoop):
+    def __init__(self, loop: asyncio.AbstractEventLoop, cancelled: threading.Event | None = None):
         self.loop = loop
         self.queue: asyncio.Queue = asyncio.Queue(maxsize=256)
-        self.cancelled = threading.Event()
+        self.cancelled = cancelled or threading.Event()
 
     def emit(self, item) -> None:
         if self.cancelled.is_set():
-            raise asyncio.CancelledError("the client went away")
+            raise JobCancelled("the job was cancelled")
         asyncio.run_coroutine_threadsafe(self.queue.put(item), self.loop).result()
 
     async def run(self, work: Callable[[], None]) -> AsyncIterator:
+        closed = threading.Event()
+
         def target() -> None:
             try:
                 work()
                 self.emit(_END)
             except BaseException as exc:  # handed to the handler, answered as a status
-                if not self.cancelled.is_set():
-                    asyncio.run_coroutine_threadsafe(self.queue.put(exc), self.loop).result()
+                if not closed.is_set():
+                    self.loop.call_soon_threadsafe(self._deliver, exc)
 
-        task = self.loop.run_in_executor(None, target)
+        self.loop.run_in_executor(None, target)
         try:
             while True:
                 item = await self.queue.get()
@@ -61,11 +70,17 @@ class _Stream:
                     raise item
                 yield item
         finally:
-            # A client that left (or a deadline) stops the worker at its next event.
+            # The handler is done (finished, failed, client gone, deadline): the worker stops
+            # at its next event.
+            closed.set()
             self.cancelled.set()
             while not self.queue.empty():  # unblock a worker waiting on a full queue
                 self.queue.get_nowait()
-            self.task = task
+
+    def _deliver(self, item) -> None:
+        while self.queue.full():  # an error outranks events nobody will read
+            self.queue.get_nowait()
+        self.queue.put_nowait(item)
 
 
 def _media_path(settings: ServerSettings, media: pb.MediaRef) -> str:
@@ -118,6 +133,9 @@ def _pcm(audio: np.ndarray, fmt: str) -> bytes:
 class ScoringService(pb_grpc.ScoringServiceServicer):
     def __init__(self, settings: ServerSettings):
         self.settings = settings
+        self.jobs = JobManager(workers=settings.workers, max_queue=settings.max_queue)
+        self.data_dir = Path(settings.data_dir).resolve()
+        (self.data_dir / "jobs").mkdir(parents=True, exist_ok=True)
 
     async def _fail(self, context, error: BaseException) -> None:
         code, message = status_for(error)
@@ -169,6 +187,7 @@ class ScoringService(pb_grpc.ScoringServiceServicer):
             await self._fail(context, exc)
 
     async def Score(self, request, context):  # noqa: N802
+        from v2m.model.outputs import write_outputs
         from v2m.model.pipeline import score
 
         try:
@@ -178,19 +197,20 @@ class ScoringService(pb_grpc.ScoringServiceServicer):
                 raise InvalidInputError(f"audio_format must be pcm_s16le or f32le, got {fmt!r}")
             backend = request.backend or "composer"
             create_backend(backend)  # unknown names fail before any work
+            job = self.jobs.admit()
         except Exception as exc:  # noqa: BLE001
             await self._fail(context, exc)
             return
-        job_id = uuid.uuid4().hex
-        yield pb.ScoreEvent(accepted=pb.JobAccepted(job_id=job_id))
-        stream = _Stream(asyncio.get_running_loop())
+        yield pb.ScoreEvent(accepted=pb.JobAccepted(job_id=job.job_id))
+        stream = _Stream(asyncio.get_running_loop(), cancelled=job.cancel)
         result: dict = {}
 
         def progress(fraction: float, stage: str) -> None:
+            job.stage, job.fraction = stage, fraction
             stream.emit(pb.ScoreEvent(progress=pb.Progress(stage=stage, fraction=fraction)))
 
         def work() -> None:
-            result["job"] = score(
+            scored = score(
                 path,
                 prompt=request.prompt or None,
                 style=request.style or None,
@@ -206,15 +226,28 @@ class ScoringService(pb_grpc.ScoringServiceServicer):
                 duck_dialogue=request.duck_dialogue,
                 progress=progress,
             )
+            progress(1.0, "writing artifacts")
+            final = self.data_dir / "jobs" / job.job_id
+            partial = final.with_name(f".{job.job_id}.partial")
+            paths = write_outputs(scored, partial, preview=False)
+            if job.cancel.is_set():  # last chance to stop before the folder appears
+                raise JobCancelled("the job was cancelled")
+            partial.rename(final)  # the whole folder appears at once
+            result["job"] = scored
+            result["artifacts"] = {
+                k: str(final / Path(v).relative_to(partial)) for k, v in paths.items()
+            }
 
         try:
-            async for event in stream.run(work):
-                yield event
-            job = result["job"]
-            yield pb.ScoreEvent(curve=_uniform(job.request.curve))
-            plan = _plan(job)
+            async with await self.jobs.slot(job):
+                async for event in stream.run(work):
+                    yield event
+            scored = result["job"]
+            job.artifacts = result["artifacts"]
+            yield pb.ScoreEvent(curve=_uniform(scored.request.curve))
+            plan = _plan(scored)
             yield pb.ScoreEvent(plan=plan)
-            r = job.result
+            r = scored.result
             for name, audio in [*r.stems.items(), ("mix", r.mix)]:
                 n = audio.shape[1]
                 for start in range(0, n, STEM_CHUNK_FRAMES):
@@ -231,24 +264,47 @@ class ScoringService(pb_grpc.ScoringServiceServicer):
                         )
                     )
             loud = r.metadata["loudness"]
+            self.jobs.finished(job, "done")
             yield pb.ScoreEvent(
                 result=pb.ScoreResult(
-                    job_id=job_id,
+                    job_id=job.job_id,
                     plan=plan,
                     midi=r.midi or b"",
-                    duration_s=job.request.duration_s,
+                    duration_s=scored.request.duration_s,
                     loudness=pb.Loudness(
                         integrated_lufs=loud["integrated_lufs"],
                         true_peak_dbtp=loud["true_peak_dbtp"],
                         target_lufs=loud["target_lufs"],
                     ),
                     metadata_json=json.dumps(r.metadata, default=float),
+                    artifacts=_artifacts(job.artifacts),
                 )
             )
-        except asyncio.CancelledError:
-            raise
+        except JobCancelled:
+            self.jobs.finished(job, "cancelled")
+            await context.abort(grpc.StatusCode.CANCELLED, f"job {job.job_id} was cancelled")
         except Exception as exc:  # noqa: BLE001
-            await self._fail(context, exc)
+            code, message = status_for(exc)
+            self.jobs.finished(job, "failed", message)
+            await context.abort(code, message)
+        finally:
+            if job.state in ("queued", "running"):  # the client went away or the deadline hit
+                job.cancel.set()
+                self.jobs.finished(job, "cancelled")
+            _remove_partial(self.data_dir, job.job_id)
+
+    async def GetJob(self, request, context):  # noqa: N802
+        job = self.jobs.get(request.job_id)
+        if job is None:
+            await context.abort(grpc.StatusCode.NOT_FOUND, f"no job {request.job_id!r}")
+        return _job(job)
+
+    async def CancelJob(self, request, context):  # noqa: N802
+        job = self.jobs.get(request.job_id)
+        if job is None:
+            await context.abort(grpc.StatusCode.NOT_FOUND, f"no job {request.job_id!r}")
+        job.cancel.set()
+        return _job(job)
 
     async def GetServerInfo(self, request, context):  # noqa: N802
         s = self.settings
@@ -276,6 +332,27 @@ class ScoringService(pb_grpc.ScoringServiceServicer):
                 )
             )
         return pb.ListBackendsResponse(backends=infos)
+
+
+def _artifacts(paths: dict) -> list[pb.Artifact]:
+    return [pb.Artifact(name=k, path=v) for k, v in sorted(paths.items())]
+
+
+def _job(job: Job) -> pb.Job:
+    return pb.Job(
+        job_id=job.job_id,
+        state=job.state,
+        progress=pb.Progress(stage=job.stage, fraction=job.fraction),
+        error=job.error,
+        artifacts=_artifacts(job.artifacts),
+    )
+
+
+def _remove_partial(data_dir: Path, job_id: str) -> None:
+    """A cancelled or failed job leaves nothing behind."""
+    partial = data_dir / "jobs" / f".{job_id}.partial"
+    if partial.exists():
+        shutil.rmtree(partial, ignore_errors=True)
 
 
 def _plan(job) -> pb.HitPlan:

@@ -24,6 +24,9 @@ class ServerSettings:
     max_media_duration_s: float = 20 * 60.0
     max_frame_side_px: int = 8192
     workers: int = 2
+    """Score jobs running at once (CPU work; a GPU backend is serialised separately)."""
+    max_queue: int = 8
+    """Score jobs waiting beyond the running ones; more are refused with RESOURCE_EXHAUSTED."""
     token: str = ""
     """Bearer token clients must send; required when binding beyond loopback."""
     tls_cert: str = ""
@@ -32,8 +35,10 @@ class ServerSettings:
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
             raise InvalidInputError(f"port must be 0..65535, got {self.port}")
-        if self.workers < 1 or self.max_message_bytes < 64 * 1024:
-            raise InvalidInputError("workers must be >= 1 and max_message_bytes >= 64 KiB")
+        if self.workers < 1 or self.max_queue < 0 or self.max_message_bytes < 64 * 1024:
+            raise InvalidInputError(
+                "workers must be >= 1, max_queue >= 0 and max_message_bytes >= 64 KiB"
+            )
         if not self.is_loopback and not self.token:
             raise InvalidInputError(
                 f"binding {self.host!r} reaches beyond this machine: set a token "

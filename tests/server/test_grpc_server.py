@@ -2,6 +2,8 @@
 
 import asyncio
 import threading
+import time
+from pathlib import Path
 
 import grpc
 import numpy as np
@@ -200,3 +202,92 @@ def test_generated_code_is_current():
         timeout=120,
     )
     assert result.returncode == 0, result.stderr
+
+
+@pytest.fixture(scope="module")
+def busy_server(media_root, tmp_path_factory):
+    render_clip(
+        media_root / "long.mp4",
+        ClipSpec(duration_s=90, width=320, height=180, cut_times_s=tuple(range(5, 90, 7)), seed=62),
+    )
+    data = tmp_path_factory.mktemp("data")
+    srv = ServerThread(
+        ServerSettings(
+            port=0, media_roots=(str(media_root),), workers=1, max_queue=0, data_dir=str(data)
+        )
+    )
+    srv.data_dir = data
+    yield srv
+    srv.stop()
+
+
+def _start_scoring(client, path="long.mp4"):
+    """Start a Score stream in a thread; returns (events list, thread, call)."""
+    call = client.Score(pb.ScoreRequest(media=pb.MediaRef(path=path), seed=1), timeout=300)
+    events, errors = [], []
+
+    def pump():
+        try:
+            for e in call:
+                events.append((time.monotonic(), e))
+        except grpc.RpcError as exc:
+            errors.append((time.monotonic(), exc))
+
+    thread = threading.Thread(target=pump, daemon=True)
+    thread.start()
+    return events, errors, thread
+
+
+def _wait_for(predicate, timeout=120.0):
+    end = time.monotonic() + timeout
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(0.02)
+    return False
+
+
+def test_cancel_mid_render_frees_the_worker_and_leaves_nothing(busy_server):
+    with grpc.insecure_channel(f"127.0.0.1:{busy_server.port}") as channel:
+        client = pb_grpc.ScoringServiceStub(channel)
+        events, errors, thread = _start_scoring(client)
+        assert _wait_for(
+            lambda: any(
+                e.WhichOneof("event") == "progress" and e.progress.stage.startswith("rendering")
+                for _t, e in events
+            )
+        )
+        job_id = events[0][1].accepted.job_id
+        asked = time.monotonic()
+        client.CancelJob(pb.CancelJobRequest(job_id=job_id), timeout=5)
+        thread.join(timeout=10)
+        assert errors and errors[0][1].code() == grpc.StatusCode.CANCELLED
+        assert errors[0][0] - asked < 1.0
+        assert client.GetJob(pb.GetJobRequest(job_id=job_id), timeout=5).state == "cancelled"
+        assert list((busy_server.data_dir / "jobs").iterdir()) == []  # no partial artifact
+        # The worker is free again: a new job is accepted and runs to the end.
+        done = list(client.Score(pb.ScoreRequest(media=pb.MediaRef(path="clip.mp4")), timeout=300))
+        result = done[-1].result
+        assert done[-1].WhichOneof("event") == "result"
+        names = {a.name for a in result.artifacts}
+        assert {"mix", "midi", "hits"} <= names
+        assert all(Path(a.path).is_file() for a in result.artifacts)
+        job = client.GetJob(pb.GetJobRequest(job_id=result.job_id), timeout=5)
+        assert job.state == "done" and len(job.artifacts) == len(result.artifacts)
+
+
+def test_queue_full_is_resource_exhausted_with_a_retry_hint(busy_server):
+    with grpc.insecure_channel(f"127.0.0.1:{busy_server.port}") as channel:
+        client = pb_grpc.ScoringServiceStub(channel)
+        events, errors, thread = _start_scoring(client)
+        assert _wait_for(lambda: bool(events))
+        with pytest.raises(grpc.RpcError) as err:
+            list(client.Score(pb.ScoreRequest(media=pb.MediaRef(path="clip.mp4")), timeout=30))
+        assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+        assert "retry in" in err.value.details()
+        client.CancelJob(pb.CancelJobRequest(job_id=events[0][1].accepted.job_id), timeout=5)
+        thread.join(timeout=10)
+        assert _healthy(channel)
+        with pytest.raises(grpc.RpcError) as err:
+            client.GetJob(pb.GetJobRequest(job_id="nope"), timeout=5)
+        assert err.value.code() == grpc.StatusCode.NOT_FOUND

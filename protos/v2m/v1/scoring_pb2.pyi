@@ -215,20 +215,30 @@ class Loudness(_message.Message):
     def __init__(self, integrated_lufs: _Optional[float] = ..., true_peak_dbtp: _Optional[float] = ..., target_lufs: _Optional[float] = ...) -> None: ...
 
 class ScoreResult(_message.Message):
-    __slots__ = ("job_id", "plan", "loudness", "midi", "duration_s", "metadata_json")
+    __slots__ = ("job_id", "plan", "loudness", "midi", "duration_s", "metadata_json", "artifacts")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     PLAN_FIELD_NUMBER: _ClassVar[int]
     LOUDNESS_FIELD_NUMBER: _ClassVar[int]
     MIDI_FIELD_NUMBER: _ClassVar[int]
     DURATION_S_FIELD_NUMBER: _ClassVar[int]
     METADATA_JSON_FIELD_NUMBER: _ClassVar[int]
+    ARTIFACTS_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     plan: HitPlan
     loudness: Loudness
     midi: bytes
     duration_s: float
     metadata_json: str
-    def __init__(self, job_id: _Optional[str] = ..., plan: _Optional[_Union[HitPlan, _Mapping]] = ..., loudness: _Optional[_Union[Loudness, _Mapping]] = ..., midi: _Optional[bytes] = ..., duration_s: _Optional[float] = ..., metadata_json: _Optional[str] = ...) -> None: ...
+    artifacts: _containers.RepeatedCompositeFieldContainer[Artifact]
+    def __init__(self, job_id: _Optional[str] = ..., plan: _Optional[_Union[HitPlan, _Mapping]] = ..., loudness: _Optional[_Union[Loudness, _Mapping]] = ..., midi: _Optional[bytes] = ..., duration_s: _Optional[float] = ..., metadata_json: _Optional[str] = ..., artifacts: _Optional[_Iterable[_Union[Artifact, _Mapping]]] = ...) -> None: ...
+
+class Artifact(_message.Message):
+    __slots__ = ("name", "path")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    PATH_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    path: str
+    def __init__(self, name: _Optional[str] = ..., path: _Optional[str] = ...) -> None: ...
 
 class ScoreEvent(_message.Message):
     __slots__ = ("accepted", "progress", "curve", "plan", "stem", "result")
@@ -289,3 +299,29 @@ class ListBackendsResponse(_message.Message):
     BACKENDS_FIELD_NUMBER: _ClassVar[int]
     backends: _containers.RepeatedCompositeFieldContainer[BackendInfo]
     def __init__(self, backends: _Optional[_Iterable[_Union[BackendInfo, _Mapping]]] = ...) -> None: ...
+
+class GetJobRequest(_message.Message):
+    __slots__ = ("job_id",)
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    def __init__(self, job_id: _Optional[str] = ...) -> None: ...
+
+class CancelJobRequest(_message.Message):
+    __slots__ = ("job_id",)
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    def __init__(self, job_id: _Optional[str] = ...) -> None: ...
+
+class Job(_message.Message):
+    __slots__ = ("job_id", "state", "progress", "error", "artifacts")
+    JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    STATE_FIELD_NUMBER: _ClassVar[int]
+    PROGRESS_FIELD_NUMBER: _ClassVar[int]
+    ERROR_FIELD_NUMBER: _ClassVar[int]
+    ARTIFACTS_FIELD_NUMBER: _ClassVar[int]
+    job_id: str
+    state: str
+    progress: Progress
+    error: str
+    artifacts: _containers.RepeatedCompositeFieldContainer[Artifact]
+    def __init__(self, job_id: _Optional[str] = ..., state: _Optional[str] = ..., progress: _Optional[_Union[Progress, _Mapping]] = ..., error: _Optional[str] = ..., artifacts: _Optional[_Iterable[_Union[Artifact, _Mapping]]] = ...) -> None: ...

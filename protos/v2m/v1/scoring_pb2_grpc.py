@@ -54,6 +54,16 @@ class ScoringServiceStub:
                 request_serializer=v2m_dot_v1_dot_scoring__pb2.ListBackendsRequest.SerializeToString,
                 response_deserializer=v2m_dot_v1_dot_scoring__pb2.ListBackendsResponse.FromString,
                 _registered_method=True)
+        self.GetJob = channel.unary_unary(
+                '/v2m.v1.ScoringService/GetJob',
+                request_serializer=v2m_dot_v1_dot_scoring__pb2.GetJobRequest.SerializeToString,
+                response_deserializer=v2m_dot_v1_dot_scoring__pb2.Job.FromString,
+                _registered_method=True)
+        self.CancelJob = channel.unary_unary(
+                '/v2m.v1.ScoringService/CancelJob',
+                request_serializer=v2m_dot_v1_dot_scoring__pb2.CancelJobRequest.SerializeToString,
+                response_deserializer=v2m_dot_v1_dot_scoring__pb2.Job.FromString,
+                _registered_method=True)
 
 
 class ScoringServiceServicer:
@@ -87,6 +97,20 @@ class ScoringServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def GetJob(self, request, context):
+        """The state of a Score job (queued, running, done, failed, cancelled).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
+    def CancelJob(self, request, context):
+        """Stop a queued or running Score job; its stream ends with CANCELLED.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ScoringServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -109,6 +133,16 @@ def add_ScoringServiceServicer_to_server(servicer, server):
                     servicer.ListBackends,
                     request_deserializer=v2m_dot_v1_dot_scoring__pb2.ListBackendsRequest.FromString,
                     response_serializer=v2m_dot_v1_dot_scoring__pb2.ListBackendsResponse.SerializeToString,
+            ),
+            'GetJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.GetJob,
+                    request_deserializer=v2m_dot_v1_dot_scoring__pb2.GetJobRequest.FromString,
+                    response_serializer=v2m_dot_v1_dot_scoring__pb2.Job.SerializeToString,
+            ),
+            'CancelJob': grpc.unary_unary_rpc_method_handler(
+                    servicer.CancelJob,
+                    request_deserializer=v2m_dot_v1_dot_scoring__pb2.CancelJobRequest.FromString,
+                    response_serializer=v2m_dot_v1_dot_scoring__pb2.Job.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -219,6 +253,60 @@ class ScoringService:
             '/v2m.v1.ScoringService/ListBackends',
             v2m_dot_v1_dot_scoring__pb2.ListBackendsRequest.SerializeToString,
             v2m_dot_v1_dot_scoring__pb2.ListBackendsResponse.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def GetJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/v2m.v1.ScoringService/GetJob',
+            v2m_dot_v1_dot_scoring__pb2.GetJobRequest.SerializeToString,
+            v2m_dot_v1_dot_scoring__pb2.Job.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def CancelJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_unary(
+            request,
+            target,
+            '/v2m.v1.ScoringService/CancelJob',
+            v2m_dot_v1_dot_scoring__pb2.CancelJobRequest.SerializeToString,
+            v2m_dot_v1_dot_scoring__pb2.Job.FromString,
             options,
             channel_credentials,
             insecure,

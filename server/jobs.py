@@ -1,0 +1,77 @@
+"""Score jobs: a bounded queue, a fixed number of workers, cancellation, state for GetJob."""
+
+from __future__ import annotations
+
+import asyncio
+import threading
+import uuid
+from dataclasses import dataclass, field
+
+from v2m.server.errors import QueueFullError
+
+STATES = ("queued", "running", "done", "failed", "cancelled")
+
+
+@dataclass
+class Job:
+    job_id: str
+    state: str = "queued"
+    stage: str = ""
+    fraction: float = 0.0
+    error: str = ""
+    artifacts: dict = field(default_factory=dict)
+    cancel: threading.Event = field(default_factory=threading.Event)
+
+
+class JobManager:
+    """Admits jobs while ``running + queued < workers + max_queue``; runs ``workers`` at once."""
+
+    def __init__(self, *, workers: int, max_queue: int, typical_job_s: float = 5.0):
+        self.workers = workers
+        self.max_queue = max_queue
+        self.typical_job_s = typical_job_s
+        self.jobs: dict[str, Job] = {}
+        self._slots = asyncio.Semaphore(workers)
+        self._active = 0
+
+    def admit(self) -> Job:
+        """A new queued job, or QueueFullError with a retry hint."""
+        if self._active >= self.workers + self.max_queue:
+            wait = self.typical_job_s * (self._active - self.workers + 1) / self.workers
+            raise QueueFullError(
+                f"the job queue is full ({self._active} jobs for {self.workers} workers); "
+                f"retry in about {wait:.0f} s"
+            )
+        self._active += 1
+        job = Job(uuid.uuid4().hex)
+        self.jobs[job.job_id] = job
+        if len(self.jobs) > 1000:  # forget the oldest finished jobs
+            for old in [j for j in self.jobs.values() if j.state in STATES[2:]][:100]:
+                self.jobs.pop(old.job_id, None)
+        return job
+
+    async def slot(self, job: Job):
+        """Wait for a worker slot (context manager); the job counts as active until it ends."""
+        return _Slot(self, job)
+
+    def finished(self, job: Job, state: str, error: str = "") -> None:
+        if job.state not in STATES[2:]:
+            job.state, job.error = state, error
+            self._active -= 1
+
+    def get(self, job_id: str) -> Job | None:
+        return self.jobs.get(job_id)
+
+
+class _Slot:
+    def __init__(self, manager: JobManager, job: Job):
+        self.manager, self.job = manager, job
+
+    async def __aenter__(self):
+        await self.manager._slots.acquire()
+        self.job.state = "running" if not self.job.cancel.is_set() else self.job.state
+        return self
+
+    async def __aexit__(self, *exc):
+        self.manager._slots.release()
+        return False
