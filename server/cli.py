@@ -79,7 +79,45 @@ def _curve_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _score_remote(args: argparse.Namespace) -> int:
+    from v2m.nle_plugins.client import ScoringClient
+
+    progress, close = _progress_bar(not args.quiet)
+    started = time.perf_counter()
+    try:
+        with ScoringClient(args.server, token=args.token) as client:
+            remote = client.score(
+                str(Path(args.video).resolve()),
+                progress=progress,
+                prompt=args.prompt,
+                style=args.style,
+                in_s=args.in_s,
+                out_s=args.out_s,
+                seed=args.seed,
+                backend=args.backend,
+                markers_s=args.marker,
+                bpm=args.bpm,
+                key=args.key,
+                meter=args.meter,
+                stems=args.stems.split(",") if args.stems else None,
+                duck_dialogue=args.duck_dialogue,
+            )
+        paths = remote.write(args.out)
+    finally:
+        close()
+    plan = remote.plan
+    print(f"prompt ({plan.prompt_source}): {plan.prompt}")
+    print(
+        f"style {plan.style} in {plan.key}, {plan.bpm_min:.1f}-{plan.bpm_max:.1f} bpm; "
+        f"{len(plan.hits)} hits; scored by {args.server} in "
+        f"{time.perf_counter() - started:.1f} s; wrote {len(paths)} files to {args.out}"
+    )
+    return 0
+
+
 def _score_command(args: argparse.Namespace) -> int:
+    if getattr(args, "server", None):
+        return _score_remote(args)
     from v2m.model.outputs import write_outputs
     from v2m.model.pipeline import score
     from v2m.model.styles import parse_stems
@@ -162,6 +200,7 @@ def _demo_command(args: argparse.Namespace) -> int:
         out=str(out),
         no_preview=False,
         duck_dialogue=False,
+        server=None,
         quiet=args.quiet,
     )
     return _score_command(ns)
@@ -312,6 +351,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="lower the music by 10 dB under speech in the video's own sound",
     )
     p.add_argument("--no-preview", action="store_true", help="skip preview.mp4")
+    p.add_argument(
+        "--server",
+        metavar="HOST:PORT",
+        help="score on a v2m server (the video path must be inside its media roots;"
+        " no preview.mp4)",
+    )
+    p.add_argument("--token", help="bearer token for --server")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=_score_command)
 

@@ -278,6 +278,7 @@ class ScoringService(pb_grpc.ScoringServiceServicer):
                     ),
                     metadata_json=json.dumps(r.metadata, default=float),
                     artifacts=_artifacts(job.artifacts),
+                    files=_inline_files(job.artifacts),
                 )
             )
         except JobCancelled:
@@ -346,6 +347,15 @@ def _job(job: Job) -> pb.Job:
         error=job.error,
         artifacts=_artifacts(job.artifacts),
     )
+
+
+def _inline_files(paths: dict) -> list[pb.FileBlob]:
+    """The small artifacts (hit report, plot) as bytes, for clients on other machines."""
+    return [
+        pb.FileBlob(name=Path(paths[k]).name, data=Path(paths[k]).read_bytes())
+        for k in ("hits", "plot")
+        if k in paths
+    ]
 
 
 def _remove_partial(data_dir: Path, job_id: str) -> None:

@@ -291,3 +291,36 @@ def test_queue_full_is_resource_exhausted_with_a_retry_hint(busy_server):
         with pytest.raises(grpc.RpcError) as err:
             client.GetJob(pb.GetJobRequest(job_id="nope"), timeout=5)
         assert err.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_cli_score_through_the_server_equals_local_scoring(server, media_root, tmp_path):
+    import json
+
+    from v2m.server.cli import main
+
+    clip = str(media_root / "clip.mp4")
+    common = ["--seed", "9", "--prompt", "lofi", "--no-preview", "-q"]
+    assert main(["score", clip, "-o", str(tmp_path / "local"), *common]) == 0
+    assert (
+        main(
+            [
+                "score",
+                clip,
+                "-o",
+                str(tmp_path / "remote"),
+                *common,
+                "--server",
+                f"127.0.0.1:{server.port}",
+            ]
+        )
+        == 0
+    )
+    local, remote = tmp_path / "local", tmp_path / "remote"
+    assert (local / "mix.wav").read_bytes() == (remote / "mix.wav").read_bytes()
+    for stem in (local / "stems").iterdir():
+        assert stem.read_bytes() == (remote / "stems" / stem.name).read_bytes()
+    assert (local / "score.mid").read_bytes() == (remote / "score.mid").read_bytes()
+    hits_local = json.loads((local / "hits.json").read_text())["hits"]
+    hits_remote = json.loads((remote / "hits.json").read_text())["hits"]
+    assert hits_local == hits_remote
+    assert (remote / "curve.png").stat().st_size > 0

@@ -215,7 +215,7 @@ class Loudness(_message.Message):
     def __init__(self, integrated_lufs: _Optional[float] = ..., true_peak_dbtp: _Optional[float] = ..., target_lufs: _Optional[float] = ...) -> None: ...
 
 class ScoreResult(_message.Message):
-    __slots__ = ("job_id", "plan", "loudness", "midi", "duration_s", "metadata_json", "artifacts")
+    __slots__ = ("job_id", "plan", "loudness", "midi", "duration_s", "metadata_json", "artifacts", "files")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
     PLAN_FIELD_NUMBER: _ClassVar[int]
     LOUDNESS_FIELD_NUMBER: _ClassVar[int]
@@ -223,6 +223,7 @@ class ScoreResult(_message.Message):
     DURATION_S_FIELD_NUMBER: _ClassVar[int]
     METADATA_JSON_FIELD_NUMBER: _ClassVar[int]
     ARTIFACTS_FIELD_NUMBER: _ClassVar[int]
+    FILES_FIELD_NUMBER: _ClassVar[int]
     job_id: str
     plan: HitPlan
     loudness: Loudness
@@ -230,7 +231,16 @@ class ScoreResult(_message.Message):
     duration_s: float
     metadata_json: str
     artifacts: _containers.RepeatedCompositeFieldContainer[Artifact]
-    def __init__(self, job_id: _Optional[str] = ..., plan: _Optional[_Union[HitPlan, _Mapping]] = ..., loudness: _Optional[_Union[Loudness, _Mapping]] = ..., midi: _Optional[bytes] = ..., duration_s: _Optional[float] = ..., metadata_json: _Optional[str] = ..., artifacts: _Optional[_Iterable[_Union[Artifact, _Mapping]]] = ...) -> None: ...
+    files: _containers.RepeatedCompositeFieldContainer[FileBlob]
+    def __init__(self, job_id: _Optional[str] = ..., plan: _Optional[_Union[HitPlan, _Mapping]] = ..., loudness: _Optional[_Union[Loudness, _Mapping]] = ..., midi: _Optional[bytes] = ..., duration_s: _Optional[float] = ..., metadata_json: _Optional[str] = ..., artifacts: _Optional[_Iterable[_Union[Artifact, _Mapping]]] = ..., files: _Optional[_Iterable[_Union[FileBlob, _Mapping]]] = ...) -> None: ...
+
+class FileBlob(_message.Message):
+    __slots__ = ("name", "data")
+    NAME_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    name: str
+    data: bytes
+    def __init__(self, name: _Optional[str] = ..., data: _Optional[bytes] = ...) -> None: ...
 
 class Artifact(_message.Message):
     __slots__ = ("name", "path")

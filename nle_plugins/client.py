@@ -1,0 +1,139 @@
+"""Python client for the v2m scoring server (wraps the generated stubs).
+
+>>> with ScoringClient("127.0.0.1:50051") as client:
+...     remote = client.score("clip.mp4", prompt="dark trailer", seed=3)
+...     remote.write("out/")          # mix.wav, stems/*.wav, score.mid, hits.json, curve.png
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import grpc
+import numpy as np
+
+from v2m.v1 import scoring_pb2 as pb
+from v2m.v1 import scoring_pb2_grpc as pb_grpc
+
+
+@dataclass
+class RemoteScore:
+    """What a Score stream delivered."""
+
+    job_id: str = ""
+    sample_rate_hz: int = 0
+    stems: dict[str, np.ndarray] = field(default_factory=dict)
+    """``{name: float32[channels, n]}``; ``"mix"`` is the mastered mix."""
+    plan: pb.HitPlan | None = None
+    result: pb.ScoreResult | None = None
+
+    @property
+    def mix(self) -> np.ndarray:
+        return self.stems["mix"]
+
+    def write(self, out_dir: str | os.PathLike) -> dict[str, str]:
+        """Write mix.wav, stems/*.wav, score.mid and the inline files; returns their paths."""
+        from v2m.model.outputs import write_wav
+
+        out = Path(out_dir)
+        out.mkdir(parents=True, exist_ok=True)
+        paths = {"mix": out / "mix.wav"}
+        write_wav(paths["mix"], self.mix, self.sample_rate_hz)
+        for name, audio in self.stems.items():
+            if name != "mix":
+                paths[f"stem:{name}"] = out / "stems" / f"{name}.wav"
+                write_wav(paths[f"stem:{name}"], audio, self.sample_rate_hz)
+        if self.result is not None:
+            if self.result.midi:
+                paths["midi"] = out / "score.mid"
+                paths["midi"].write_bytes(self.result.midi)
+            for blob in self.result.files:
+                paths[blob.name] = out / Path(blob.name).name
+                paths[blob.name].write_bytes(blob.data)
+        return {k: str(v) for k, v in paths.items()}
+
+
+class ScoringClient:
+    """Blocking client. ``address`` is ``host:port``; a token is sent as a bearer header."""
+
+    def __init__(
+        self,
+        address: str,
+        *,
+        token: str | None = None,
+        root_cert: bytes | None = None,
+        max_message_bytes: int = 16 * 1024 * 1024,
+    ):
+        options = [("grpc.max_receive_message_length", max_message_bytes)]
+        if root_cert is not None:
+            self.channel = grpc.secure_channel(
+                address, grpc.ssl_channel_credentials(root_cert), options=options
+            )
+        else:
+            self.channel = grpc.insecure_channel(address, options=options)
+        self.stub = pb_grpc.ScoringServiceStub(self.channel)
+        self.metadata = [("authorization", f"Bearer {token}")] if token else []
+
+    def __enter__(self) -> ScoringClient:
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def close(self) -> None:
+        self.channel.close()
+
+    def server_info(self, *, timeout: float = 10) -> pb.ServerInfo:
+        return self.stub.GetServerInfo(
+            pb.GetServerInfoRequest(), timeout=timeout, metadata=self.metadata
+        )
+
+    def analyze(self, path: str, *, encoder: str = "", timeout: float = 600) -> Iterable:
+        """The Analyze event stream (progress, curve chunks, cuts, summary)."""
+        return self.stub.Analyze(
+            pb.AnalyzeRequest(media=pb.MediaRef(path=str(path)), encoder=encoder),
+            timeout=timeout,
+            metadata=self.metadata,
+        )
+
+    def score(
+        self,
+        path: str,
+        *,
+        progress: Callable[[float, str], None] | None = None,
+        timeout: float = 1800,
+        **options,
+    ) -> RemoteScore:
+        """Score ``path`` (a server-side path under its media roots); options as ScoreRequest
+        fields (prompt, style, in_s, out_s, seed, markers_s, bpm, key, meter, stems, ...)."""
+        request = pb.ScoreRequest(
+            media=pb.MediaRef(path=str(path)),
+            audio_format="f32le",
+            **{k: v for k, v in options.items() if v is not None},
+        )
+        remote = RemoteScore()
+        pieces: dict[str, list] = {}
+        for event in self.stub.Score(request, timeout=timeout, metadata=self.metadata):
+            kind = event.WhichOneof("event")
+            if kind == "accepted":
+                remote.job_id = event.accepted.job_id
+            elif kind == "progress" and progress is not None:
+                progress(event.progress.fraction, event.progress.stage)
+            elif kind == "plan":
+                remote.plan = event.plan
+            elif kind == "stem":
+                chunk = event.stem
+                remote.sample_rate_hz = chunk.sample_rate_hz
+                data = np.frombuffer(chunk.data, "<f4" if chunk.format == "f32le" else "<i2")
+                if chunk.format != "f32le":
+                    data = data.astype(np.float32) / 32767
+                pieces.setdefault(chunk.name, []).append(data.reshape(-1, chunk.channels).T)
+            elif kind == "result":
+                remote.result = event.result
+        remote.stems = {
+            k: np.ascontiguousarray(np.concatenate(v, axis=1)) for k, v in pieces.items()
+        }
+        return remote
