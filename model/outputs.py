@@ -239,7 +239,9 @@ def write_preview(job: ScoreJob, path: Path) -> None:
     _atomic(path, write)
 
 
-def write_outputs(job: ScoreJob, out_dir: str | os.PathLike, *, preview: bool = True) -> dict:
+def write_outputs(
+    job: ScoreJob, out_dir: str | os.PathLike, *, preview: bool = True, plot: bool = True
+) -> dict:
     """Write every artifact of ``job`` into ``out_dir``; returns {name: path}."""
     out = Path(out_dir)
     out.mkdir(parents=True, exist_ok=True)
@@ -255,8 +257,9 @@ def write_outputs(job: ScoreJob, out_dir: str | os.PathLike, *, preview: bool = 
     paths["hits"] = out / "hits.json"
     report = json.dumps(hit_report_dict(job), indent=1) + "\n"
     _atomic(paths["hits"], lambda tmp: Path(tmp).write_text(report))
-    paths["plot"] = out / "curve.png"
-    plot_score(job, paths["plot"])
+    if plot:
+        paths["plot"] = out / "curve.png"
+        plot_score(job, paths["plot"])
     if preview:
         paths["preview"] = out / "preview.mp4"
         write_preview(job, paths["preview"])

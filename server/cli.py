@@ -101,6 +101,7 @@ def _score_remote(args: argparse.Namespace) -> int:
                 meter=args.meter,
                 stems=args.stems.split(",") if args.stems else None,
                 duck_dialogue=args.duck_dialogue,
+                want_plot=True,
             )
         paths = remote.write(args.out)
     finally:

@@ -229,7 +229,7 @@ class ScoringService(pb_grpc.ScoringServiceServicer):
             progress(1.0, "writing artifacts")
             final = self.data_dir / "jobs" / job.job_id
             partial = final.with_name(f".{job.job_id}.partial")
-            paths = write_outputs(scored, partial, preview=False)
+            paths = write_outputs(scored, partial, preview=False, plot=request.want_plot)
             if job.cancel.is_set():  # last chance to stop before the folder appears
                 raise JobCancelled("the job was cancelled")
             partial.rename(final)  # the whole folder appears at once

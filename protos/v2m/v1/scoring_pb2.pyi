@@ -107,7 +107,7 @@ class AnalyzeEvent(_message.Message):
     def __init__(self, progress: _Optional[_Union[Progress, _Mapping]] = ..., curve: _Optional[_Union[CurveChunk, _Mapping]] = ..., cut: _Optional[_Union[Cut, _Mapping]] = ..., summary: _Optional[_Union[AnalysisSummary, _Mapping]] = ...) -> None: ...
 
 class ScoreRequest(_message.Message):
-    __slots__ = ("media", "prompt", "style", "in_s", "out_s", "seed", "backend", "markers_s", "bpm", "key", "meter", "stems", "audio_format", "duck_dialogue")
+    __slots__ = ("media", "prompt", "style", "in_s", "out_s", "seed", "backend", "markers_s", "bpm", "key", "meter", "stems", "audio_format", "duck_dialogue", "want_plot")
     MEDIA_FIELD_NUMBER: _ClassVar[int]
     PROMPT_FIELD_NUMBER: _ClassVar[int]
     STYLE_FIELD_NUMBER: _ClassVar[int]
@@ -122,6 +122,7 @@ class ScoreRequest(_message.Message):
     STEMS_FIELD_NUMBER: _ClassVar[int]
     AUDIO_FORMAT_FIELD_NUMBER: _ClassVar[int]
     DUCK_DIALOGUE_FIELD_NUMBER: _ClassVar[int]
+    WANT_PLOT_FIELD_NUMBER: _ClassVar[int]
     media: MediaRef
     prompt: str
     style: str
@@ -136,7 +137,8 @@ class ScoreRequest(_message.Message):
     stems: _containers.RepeatedScalarFieldContainer[str]
     audio_format: str
     duck_dialogue: bool
-    def __init__(self, media: _Optional[_Union[MediaRef, _Mapping]] = ..., prompt: _Optional[str] = ..., style: _Optional[str] = ..., in_s: _Optional[float] = ..., out_s: _Optional[float] = ..., seed: _Optional[int] = ..., backend: _Optional[str] = ..., markers_s: _Optional[_Iterable[float]] = ..., bpm: _Optional[float] = ..., key: _Optional[str] = ..., meter: _Optional[int] = ..., stems: _Optional[_Iterable[str]] = ..., audio_format: _Optional[str] = ..., duck_dialogue: _Optional[bool] = ...) -> None: ...
+    want_plot: bool
+    def __init__(self, media: _Optional[_Union[MediaRef, _Mapping]] = ..., prompt: _Optional[str] = ..., style: _Optional[str] = ..., in_s: _Optional[float] = ..., out_s: _Optional[float] = ..., seed: _Optional[int] = ..., backend: _Optional[str] = ..., markers_s: _Optional[_Iterable[float]] = ..., bpm: _Optional[float] = ..., key: _Optional[str] = ..., meter: _Optional[int] = ..., stems: _Optional[_Iterable[str]] = ..., audio_format: _Optional[str] = ..., duck_dialogue: _Optional[bool] = ..., want_plot: _Optional[bool] = ...) -> None: ...
 
 class JobAccepted(_message.Message):
     __slots__ = ("job_id",)
