@@ -185,26 +185,10 @@ def _demo_command(args: argparse.Namespace) -> int:
         f"rendered {clip}: {spec.duration_s:g} s, {spec.width}x{spec.height} "
         f"@ {float(spec.fps):g} fps, cuts planted at {planted} s"
     )
-    ns = argparse.Namespace(
-        video=str(clip),
-        prompt=args.prompt,
-        style=None,
-        in_s=None,
-        out_s=None,
-        seed=0,
-        backend="composer",
-        marker=None,
-        bpm=None,
-        key=None,
-        meter=None,
-        stems=None,
-        out=str(out),
-        no_preview=False,
-        duck_dialogue=False,
-        server=None,
-        quiet=args.quiet,
-    )
-    return _score_command(ns)
+    argv = ["score", str(clip), "-o", str(out)]
+    argv += ["--prompt", args.prompt] if args.prompt else []
+    argv += ["-q"] if args.quiet else []
+    return _score_command(build_parser().parse_args(argv))
 
 
 def _serve_command(args: argparse.Namespace) -> int:
