@@ -86,6 +86,36 @@ class ScoringClient:
     def close(self) -> None:
         self.channel.close()
 
+    def upload(
+        self, path: str | os.PathLike, *, chunk_bytes: int = 1 << 20, timeout: float = 3600
+    ) -> str:
+        """Send a local file to the server; returns its upload id (sha256) for MediaRef."""
+        import hashlib
+
+        p = Path(path)
+        digest = hashlib.sha256()
+        with open(p, "rb") as f:
+            for block in iter(lambda: f.read(chunk_bytes), b""):
+                digest.update(block)
+
+        def chunks():
+            with open(p, "rb") as f:
+                first = True
+                for block in iter(lambda: f.read(chunk_bytes), b""):
+                    if first:
+                        first = False
+                        yield pb.UploadChunk(
+                            filename=p.name,
+                            total_bytes=p.stat().st_size,
+                            sha256=digest.hexdigest(),
+                            data=block,
+                        )
+                    else:
+                        yield pb.UploadChunk(data=block)
+
+        reply = self.stub.UploadMedia(chunks(), timeout=timeout, metadata=self.metadata)
+        return reply.upload_id
+
     def server_info(self, *, timeout: float = 10) -> pb.ServerInfo:
         return self.stub.GetServerInfo(
             pb.GetServerInfoRequest(), timeout=timeout, metadata=self.metadata

@@ -21,7 +21,11 @@ class PathOutsideRootsError(ModelError, PermissionError):
     """A media path that resolves outside every configured media root."""
 
 
-class QueueFullError(ModelError):
+class LimitExceededError(ModelError):
+    """A server limit was hit: queue length, upload size, ... (RESOURCE_EXHAUSTED)."""
+
+
+class QueueFullError(LimitExceededError):
     """The job queue is full; retry later."""
 
 
@@ -29,7 +33,7 @@ STATUS_TABLE: tuple[tuple[type[BaseException], grpc.StatusCode], ...] = (
     (PathOutsideRootsError, grpc.StatusCode.PERMISSION_DENIED),
     (MediaNotFoundError, grpc.StatusCode.NOT_FOUND),
     (WeightsNotFoundError, grpc.StatusCode.FAILED_PRECONDITION),
-    (QueueFullError, grpc.StatusCode.RESOURCE_EXHAUSTED),
+    (LimitExceededError, grpc.StatusCode.RESOURCE_EXHAUSTED),
     (InvalidInputError, grpc.StatusCode.INVALID_ARGUMENT),
     (ModelError, grpc.StatusCode.INVALID_ARGUMENT),
 )

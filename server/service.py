@@ -25,6 +25,7 @@ from v2m.server.errors import status_for
 from v2m.server.jobs import Job, JobManager
 from v2m.server.paths import resolve_media_path
 from v2m.server.settings import ServerSettings
+from v2m.server.uploads import UploadStore, find_upload
 from v2m.v1 import scoring_pb2 as pb
 from v2m.v1 import scoring_pb2_grpc as pb_grpc
 
@@ -88,8 +89,8 @@ def _media_path(settings: ServerSettings, media: pb.MediaRef) -> str:
     if which == "path":
         return str(resolve_media_path(media.path, settings.roots))
     if which == "upload_id":
-        raise InvalidInputError("uploads are not supported by this server version yet")
-    raise InvalidInputError("request names no media (set media.path)")
+        return str(find_upload(Path(settings.data_dir).resolve() / "uploads", media.upload_id))
+    raise InvalidInputError("request names no media (set media.path or media.upload_id)")
 
 
 def _summary(analysis) -> pb.AnalysisSummary:
@@ -293,6 +294,21 @@ class ScoringService(pb_grpc.ScoringServiceServicer):
                 job.cancel.set()
                 self.jobs.finished(job, "cancelled")
             _remove_partial(self.data_dir, job.job_id)
+
+    async def UploadMedia(self, request_iterator, context):  # noqa: N802
+        store = UploadStore(self.data_dir / "uploads", max_bytes=self.settings.max_upload_bytes)
+        try:
+            upload = store.begin()
+            try:
+                async for chunk in request_iterator:
+                    upload.add(chunk)
+                uid, size, present = upload.finish()
+            finally:
+                upload.discard()
+        except Exception as exc:  # noqa: BLE001
+            await self._fail(context, exc)
+            return pb.UploadResult()
+        return pb.UploadResult(upload_id=uid, bytes=size, already_present=present)
 
     async def GetJob(self, request, context):  # noqa: N802
         job = self.jobs.get(request.job_id)

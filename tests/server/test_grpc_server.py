@@ -324,3 +324,57 @@ def test_cli_score_through_the_server_equals_local_scoring(server, media_root, t
     hits_remote = json.loads((remote / "hits.json").read_text())["hits"]
     assert hits_local == hits_remote
     assert (remote / "curve.png").stat().st_size > 0
+
+
+def test_upload_then_analyze_by_upload_id(server, media_root, tmp_path):
+    import hashlib
+
+    from v2m.nle_plugins.client import ScoringClient
+
+    clip = tmp_path / "away.mp4"  # not under the media roots: only reachable by upload
+    render_clip(clip, ClipSpec(duration_s=3, cut_times_s=(1.5,), seed=63))
+    with ScoringClient(f"127.0.0.1:{server.port}") as client:
+        uid = client.upload(clip, chunk_bytes=16 * 1024)
+        assert uid == hashlib.sha256(clip.read_bytes()).hexdigest()
+        assert client.upload(clip) == uid  # content-addressed: again is free
+        events = list(
+            client.stub.Analyze(pb.AnalyzeRequest(media=pb.MediaRef(upload_id=uid)), timeout=60)
+        )
+        assert [c.time_s for c in events[-1].summary.cuts] == pytest.approx([1.5])
+        with pytest.raises(grpc.RpcError) as err:
+            list(
+                client.stub.Analyze(
+                    pb.AnalyzeRequest(media=pb.MediaRef(upload_id="0" * 64)), timeout=10
+                )
+            )
+        assert err.value.code() == grpc.StatusCode.NOT_FOUND
+
+
+def test_bad_uploads_are_refused(media_root, tmp_path):
+    srv = ServerThread(
+        ServerSettings(
+            port=0,
+            media_roots=(str(media_root),),
+            max_upload_bytes=64 * 1024,
+            data_dir=str(tmp_path),
+        )
+    )
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{srv.port}") as channel:
+            client = pb_grpc.ScoringServiceStub(channel)
+            big = [
+                pb.UploadChunk(filename="x.mp4", data=b"\0" * 40_000),
+                pb.UploadChunk(data=b"\0" * 40_000),
+            ]
+            with pytest.raises(grpc.RpcError) as err:
+                client.UploadMedia(iter(big), timeout=10)
+            assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+            wrong = [pb.UploadChunk(filename="x.mp4", sha256="ab" * 32, data=b"hello")]
+            with pytest.raises(grpc.RpcError) as err:
+                client.UploadMedia(iter(wrong), timeout=10)
+            assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
+            assert "does not match" in err.value.details()
+            assert _healthy(channel)
+        assert not [p for p in (tmp_path / "uploads").iterdir()]  # no temporary leftovers
+    finally:
+        srv.stop()

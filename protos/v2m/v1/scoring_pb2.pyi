@@ -337,3 +337,25 @@ class Job(_message.Message):
     error: str
     artifacts: _containers.RepeatedCompositeFieldContainer[Artifact]
     def __init__(self, job_id: _Optional[str] = ..., state: _Optional[str] = ..., progress: _Optional[_Union[Progress, _Mapping]] = ..., error: _Optional[str] = ..., artifacts: _Optional[_Iterable[_Union[Artifact, _Mapping]]] = ...) -> None: ...
+
+class UploadChunk(_message.Message):
+    __slots__ = ("filename", "total_bytes", "sha256", "data")
+    FILENAME_FIELD_NUMBER: _ClassVar[int]
+    TOTAL_BYTES_FIELD_NUMBER: _ClassVar[int]
+    SHA256_FIELD_NUMBER: _ClassVar[int]
+    DATA_FIELD_NUMBER: _ClassVar[int]
+    filename: str
+    total_bytes: int
+    sha256: str
+    data: bytes
+    def __init__(self, filename: _Optional[str] = ..., total_bytes: _Optional[int] = ..., sha256: _Optional[str] = ..., data: _Optional[bytes] = ...) -> None: ...
+
+class UploadResult(_message.Message):
+    __slots__ = ("upload_id", "bytes", "already_present")
+    UPLOAD_ID_FIELD_NUMBER: _ClassVar[int]
+    BYTES_FIELD_NUMBER: _ClassVar[int]
+    ALREADY_PRESENT_FIELD_NUMBER: _ClassVar[int]
+    upload_id: str
+    bytes: int
+    already_present: bool
+    def __init__(self, upload_id: _Optional[str] = ..., bytes: _Optional[int] = ..., already_present: _Optional[bool] = ...) -> None: ...

@@ -64,6 +64,11 @@ class ScoringServiceStub:
                 request_serializer=v2m_dot_v1_dot_scoring__pb2.CancelJobRequest.SerializeToString,
                 response_deserializer=v2m_dot_v1_dot_scoring__pb2.Job.FromString,
                 _registered_method=True)
+        self.UploadMedia = channel.stream_unary(
+                '/v2m.v1.ScoringService/UploadMedia',
+                request_serializer=v2m_dot_v1_dot_scoring__pb2.UploadChunk.SerializeToString,
+                response_deserializer=v2m_dot_v1_dot_scoring__pb2.UploadResult.FromString,
+                _registered_method=True)
 
 
 class ScoringServiceServicer:
@@ -111,6 +116,14 @@ class ScoringServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def UploadMedia(self, request_iterator, context):
+        """Send a media file in chunks; it is stored content-addressed (sha256) and named by the
+        returned upload id in MediaRef.upload_id. Re-sending a file the server has is free.
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
 
 def add_ScoringServiceServicer_to_server(servicer, server):
     rpc_method_handlers = {
@@ -143,6 +156,11 @@ def add_ScoringServiceServicer_to_server(servicer, server):
                     servicer.CancelJob,
                     request_deserializer=v2m_dot_v1_dot_scoring__pb2.CancelJobRequest.FromString,
                     response_serializer=v2m_dot_v1_dot_scoring__pb2.Job.SerializeToString,
+            ),
+            'UploadMedia': grpc.stream_unary_rpc_method_handler(
+                    servicer.UploadMedia,
+                    request_deserializer=v2m_dot_v1_dot_scoring__pb2.UploadChunk.FromString,
+                    response_serializer=v2m_dot_v1_dot_scoring__pb2.UploadResult.SerializeToString,
             ),
     }
     generic_handler = grpc.method_handlers_generic_handler(
@@ -307,6 +325,33 @@ class ScoringService:
             '/v2m.v1.ScoringService/CancelJob',
             v2m_dot_v1_dot_scoring__pb2.CancelJobRequest.SerializeToString,
             v2m_dot_v1_dot_scoring__pb2.Job.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def UploadMedia(request_iterator,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.stream_unary(
+            request_iterator,
+            target,
+            '/v2m.v1.ScoringService/UploadMedia',
+            v2m_dot_v1_dot_scoring__pb2.UploadChunk.SerializeToString,
+            v2m_dot_v1_dot_scoring__pb2.UploadResult.FromString,
             options,
             channel_credentials,
             insecure,
