@@ -21,7 +21,7 @@ import numpy as np
 from v2m import __version__
 from v2m.model.backends import create_backend, list_backends
 from v2m.model.errors import InvalidInputError
-from v2m.server.errors import status_for
+from v2m.server.errors import LimitExceededError, status_for
 from v2m.server.jobs import Job, JobManager
 from v2m.server.paths import resolve_media_path
 from v2m.server.settings import ServerSettings
@@ -87,10 +87,31 @@ class _Stream:
 def _media_path(settings: ServerSettings, media: pb.MediaRef) -> str:
     which = media.WhichOneof("source")
     if which == "path":
-        return str(resolve_media_path(media.path, settings.roots))
-    if which == "upload_id":
-        return str(find_upload(Path(settings.data_dir).resolve() / "uploads", media.upload_id))
-    raise InvalidInputError("request names no media (set media.path or media.upload_id)")
+        path = resolve_media_path(media.path, settings.roots)
+    elif which == "upload_id":
+        path = find_upload(Path(settings.data_dir).resolve() / "uploads", media.upload_id)
+    else:
+        raise InvalidInputError("request names no media (set media.path or media.upload_id)")
+    _check_limits(settings, str(path))
+    return str(path)
+
+
+def _check_limits(settings: ServerSettings, path: str) -> None:
+    """Refuse media longer or larger than the server's limits before any decoding."""
+    from v2m.model.media import probe
+
+    info = probe(path)
+    if info.duration_s > settings.max_media_duration_s:
+        raise LimitExceededError(
+            f"media is {info.duration_s:.1f} s long; this server accepts at most "
+            f"{settings.max_media_duration_s:.0f} s (select a range with in_s/out_s)"
+        )
+    v = info.video
+    if v and max(v.width, v.height) > settings.max_frame_side_px:
+        raise LimitExceededError(
+            f"frame size {v.width}x{v.height} exceeds this server's limit of "
+            f"{settings.max_frame_side_px} pixels per side"
+        )
 
 
 def _summary(analysis) -> pb.AnalysisSummary:
@@ -134,15 +155,53 @@ def _pcm(audio: np.ndarray, fmt: str) -> bytes:
 class ScoringService(pb_grpc.ScoringServiceServicer):
     def __init__(self, settings: ServerSettings):
         self.settings = settings
+        self._streams: dict[str, int] = {}
         self.jobs = JobManager(workers=settings.workers, max_queue=settings.max_queue)
         self.data_dir = Path(settings.data_dir).resolve()
         (self.data_dir / "jobs").mkdir(parents=True, exist_ok=True)
+
+    def _open_stream(self, context) -> str:
+        """Count a stream against its client's limit (LimitExceededError when over)."""
+        peer = context.peer().rsplit(":", 1)[0]  # the client's address, any port
+        if self._streams.get(peer, 0) >= self.settings.max_streams_per_client:
+            raise LimitExceededError(
+                f"this client already has {self._streams[peer]} streams open (limit "
+                f"{self.settings.max_streams_per_client}); wait for one to finish"
+            )
+        self._streams[peer] = self._streams.get(peer, 0) + 1
+        return peer
+
+    def _close_stream(self, peer: str) -> None:
+        self._streams[peer] -= 1
+        if not self._streams[peer]:
+            del self._streams[peer]
 
     async def _fail(self, context, error: BaseException) -> None:
         code, message = status_for(error)
         await context.abort(code, message)
 
     async def Analyze(self, request, context):  # noqa: N802 (gRPC method names)
+        async for event in self._counted(self._analyze, request, context):
+            yield event
+
+    async def Score(self, request, context):  # noqa: N802
+        async for event in self._counted(self._score, request, context):
+            yield event
+
+    async def _counted(self, handler, request, context):
+        """Run a streaming handler inside the client's stream allowance."""
+        try:
+            peer = self._open_stream(context)
+        except Exception as exc:  # noqa: BLE001
+            await self._fail(context, exc)
+            return
+        try:
+            async for event in handler(request, context):
+                yield event
+        finally:
+            self._close_stream(peer)
+
+    async def _analyze(self, request, context):
         from v2m.model.analysis import AnalysisSettings, analyze
 
         try:
@@ -187,7 +246,7 @@ class ScoringService(pb_grpc.ScoringServiceServicer):
         except Exception as exc:  # noqa: BLE001
             await self._fail(context, exc)
 
-    async def Score(self, request, context):  # noqa: N802
+    async def _score(self, request, context):
         from v2m.model.outputs import write_outputs
         from v2m.model.pipeline import score
 

@@ -22,6 +22,8 @@ class ServerSettings:
     """Folders whose files clients may name by path; empty: the current folder."""
     max_message_bytes: int = 16 * 1024 * 1024
     max_upload_bytes: int = 2 * 1024**3
+    max_streams_per_client: int = 8
+    """Analyze/Score streams one client address may hold open at once."""
     max_media_duration_s: float = 20 * 60.0
     max_frame_side_px: int = 8192
     workers: int = 2

@@ -378,3 +378,50 @@ def test_bad_uploads_are_refused(media_root, tmp_path):
         assert not [p for p in (tmp_path / "uploads").iterdir()]  # no temporary leftovers
     finally:
         srv.stop()
+
+
+def test_media_and_stream_limits(media_root, tmp_path):
+    srv = ServerThread(
+        ServerSettings(
+            port=0,
+            media_roots=(str(media_root),),
+            max_media_duration_s=3.0,
+            max_streams_per_client=1,
+            data_dir=str(tmp_path),
+        )
+    )
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{srv.port}") as channel:
+            client = pb_grpc.ScoringServiceStub(channel)
+            with pytest.raises(grpc.RpcError) as err:  # clip.mp4 is 6 s long
+                list(
+                    client.Analyze(
+                        pb.AnalyzeRequest(media=pb.MediaRef(path="clip.mp4")), timeout=30
+                    )
+                )
+            assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+            assert "at most 3 s" in err.value.details()
+            render_clip(media_root / "short.mp4", ClipSpec(duration_s=2, cut_times_s=(1.0,)))
+            first = client.Analyze(
+                pb.AnalyzeRequest(media=pb.MediaRef(path="short.mp4")), timeout=30
+            )
+            next(first)  # the first stream is open
+            with pytest.raises(grpc.RpcError) as err:
+                list(
+                    client.Analyze(
+                        pb.AnalyzeRequest(media=pb.MediaRef(path="short.mp4")), timeout=30
+                    )
+                )
+            assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
+            assert "streams open" in err.value.details()
+            list(first)  # finishing it frees the allowance
+            assert (
+                list(
+                    client.Analyze(
+                        pb.AnalyzeRequest(media=pb.MediaRef(path="short.mp4")), timeout=30
+                    )
+                )[-1].WhichOneof("event")
+                == "summary"
+            )
+    finally:
+        srv.stop()
