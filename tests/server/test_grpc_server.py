@@ -425,3 +425,31 @@ def test_media_and_stream_limits(media_root, tmp_path):
             )
     finally:
         srv.stop()
+
+
+def test_client_cancel_stops_the_job(busy_server):
+    with grpc.insecure_channel(f"127.0.0.1:{busy_server.port}") as channel:
+        client = pb_grpc.ScoringServiceStub(channel)
+        call = client.Score(pb.ScoreRequest(media=pb.MediaRef(path="long.mp4")), timeout=300)
+        job_id = next(call).accepted.job_id
+        next(call)  # running
+        call.cancel()
+        assert _wait_for(
+            lambda: client.GetJob(pb.GetJobRequest(job_id=job_id), timeout=5).state == "cancelled",
+            timeout=5,
+        )
+        assert list((busy_server.data_dir / "jobs").glob(".*.partial")) == []
+
+
+def test_settings_from_toml_environment_and_flags(tmp_path):
+    from v2m.model.errors import InvalidInputError
+    from v2m.server.settings import load_settings
+
+    toml = tmp_path / "v2m.toml"
+    toml.write_text('[server]\nport = 6000\nworkers = 3\nmedia_roots = ["/srv/a", "/srv/b"]\n')
+    s = load_settings(toml_path=str(toml), env={"V2M_WORKERS": "4"}, port=7000)
+    assert (s.port, s.workers, s.media_roots) == (7000, 4, ("/srv/a", "/srv/b"))
+    with pytest.raises(InvalidInputError, match="V2M_PORT"):
+        load_settings(env={"V2M_PORT": "many"})
+    with pytest.raises(InvalidInputError, match="unknown server setting"):
+        load_settings(env={}, colour="blue")
