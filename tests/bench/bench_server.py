@@ -49,6 +49,7 @@ def main() -> None:
             media_roots=(tmp,),
             workers=args.workers,
             max_queue=64,
+            max_streams_per_client=64,
             data_dir=str(root / "data"),
         )
         loop = asyncio.new_event_loop()
