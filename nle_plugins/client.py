@@ -138,12 +138,11 @@ class ScoringClient:
         **options,
     ) -> RemoteScore:
         """Score ``path`` (a server-side path under its media roots); options as ScoreRequest
-        fields (prompt, style, in_s, out_s, seed, markers_s, bpm, key, meter, stems, ...)."""
-        request = pb.ScoreRequest(
-            media=pb.MediaRef(path=str(path)),
-            audio_format="f32le",
-            **{k: v for k, v in options.items() if v is not None},
-        )
+        fields (prompt, style, in_s, out_s, seed, markers_s, bpm, key, meter, stems, ...).
+        Stems travel as float32 unless ``audio_format="pcm_s16le"`` (half the bytes)."""
+        fields = {k: v for k, v in options.items() if v is not None}
+        fields.setdefault("audio_format", "f32le")  # float32: bit-exact with local scoring
+        request = pb.ScoreRequest(media=pb.MediaRef(path=str(path)), **fields)
         remote = RemoteScore()
         pieces: dict[str, list] = {}
         for event in self.stub.Score(request, timeout=timeout, metadata=self.metadata):

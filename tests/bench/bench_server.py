@@ -2,34 +2,84 @@
 
     .venv/bin/python tests/bench/bench_server.py [--clients 1,4,16] [--requests 16]
 
-Starts a real server on 127.0.0.1 (port 0) in this process' background thread, then for each
-client count runs that many threads each scoring short clips, and prints throughput
-(scores/s), p50/p95 latency, the ratio of served to in-process throughput (same jobs, same
-worker count), time to the first Analyze curve chunk for a 1080p file, and peak RSS before and
-after (memory must not grow with the number of requests).
+Starts a real `v2m serve` on 127.0.0.1 in its own process (as in production: clients and the
+server do not share a Python interpreter), then for each client count runs that many client
+threads scoring short clips, and prints throughput (scores/s), p50/p95 latency, the ratio of
+served to in-process throughput (same jobs, as many at once as the server runs), time to the
+first Analyze curve chunk for a 1080p file, and the server's resident memory after warm-up and
+after all requests (it must not grow with the number of requests).
 """
 
 from __future__ import annotations
 
 import argparse
-import asyncio
-import resource
+import os
+import socket
 import statistics
+import subprocess
+import sys
 import tempfile
-import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+import grpc
+from grpc_health.v1 import health_pb2, health_pb2_grpc
+
 from v2m.model.pipeline import score
 from v2m.model.sample_clip import ClipSpec, render_clip
 from v2m.nle_plugins.client import ScoringClient
-from v2m.server.app import start_server
-from v2m.server.settings import ServerSettings
 
 
-def _rss_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def _rss_mib(pid: int) -> float:
+    for line in Path(f"/proc/{pid}/status").read_text().splitlines():
+        if line.startswith("VmRSS:"):
+            return int(line.split()[1]) / 1024
+    return float("nan")
+
+
+def _free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def _start_server(root: Path, workers: int) -> tuple[subprocess.Popen, str]:
+    port = _free_port()
+    env = {
+        **os.environ,
+        "V2M_MAX_QUEUE": "64",
+        "V2M_MAX_STREAMS_PER_CLIENT": "64",
+        "V2M_WORKERS": str(workers),
+    }
+    exe = Path(sys.executable).with_name("v2m")
+    proc = subprocess.Popen(
+        [
+            str(exe),
+            "serve",
+            "--port",
+            str(port),
+            "--media-root",
+            str(root),
+            "--data-dir",
+            str(root / "data"),
+        ],
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    address = f"127.0.0.1:{port}"
+    with grpc.insecure_channel(address) as channel:
+        health = health_pb2_grpc.HealthStub(channel)
+        for _ in range(300):
+            try:
+                reply = health.Check(health_pb2.HealthCheckRequest(), timeout=1)
+                if reply.status == health_pb2.HealthCheckResponse.SERVING:
+                    return proc, address
+            except grpc.RpcError:
+                time.sleep(0.1)
+    proc.kill()
+    raise RuntimeError("the server did not start")
 
 
 def main() -> None:
@@ -37,6 +87,12 @@ def main() -> None:
     parser.add_argument("--clients", default="1,4,16")
     parser.add_argument("--requests", type=int, default=16, help="scores per client count")
     parser.add_argument("--workers", type=int, default=2)
+    parser.add_argument(
+        "--audio-format",
+        default="pcm_s16le",
+        choices=["pcm_s16le", "f32le"],
+        help="how stems travel (default pcm_s16le, the server default)",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
@@ -44,66 +100,56 @@ def main() -> None:
         render_clip(clip, ClipSpec(duration_s=8, cut_times_s=(2.0, 4.5, 6.0), seed=5))
         big = root / "big.mp4"
         render_clip(big, ClipSpec(duration_s=12, width=1920, height=1080, seed=6))
-        settings = ServerSettings(
-            port=0,
-            media_roots=(tmp,),
-            workers=args.workers,
-            max_queue=64,
-            max_streams_per_client=64,
-            data_dir=str(root / "data"),
-        )
-        loop = asyncio.new_event_loop()
-        threading.Thread(target=loop.run_forever, daemon=True).start()
-        server, port = asyncio.run_coroutine_threadsafe(start_server(settings), loop).result()
-        address = f"127.0.0.1:{port}"
-        score(clip, seed=0, follow_motion=False)  # warm up caches once
-        with ScoringClient(address) as c:
-            c.score(str(clip), seed=0)
-            started = time.perf_counter()
-            first = None
-            for event in c.analyze(str(big)):
-                if event.WhichOneof("event") == "curve":
-                    first = time.perf_counter() - started
-                    break
-        print(f"time to first curve chunk, 1080p file: {first:.3f} s (target <= 0.3 s)")
-        rss0 = _rss_mib()
+        proc, address = _start_server(root, args.workers)
+        try:
+            score(clip, seed=0, follow_motion=False)  # warm up this process too
+            with ScoringClient(address) as c:
+                c.score(str(clip), seed=0)  # warm up the server
+                started = time.perf_counter()
+                first = None
+                for event in c.analyze(str(big)):
+                    if event.WhichOneof("event") == "curve":
+                        first = time.perf_counter() - started
+                        break
+            print(f"time to first curve chunk, 1080p file: {first:.3f} s (target <= 0.3 s)")
+            rss0 = _rss_mib(proc.pid)
 
-        def local_rate(concurrency: int) -> float:
-            """In-process baseline: the same jobs, as many at once as the server would run."""
-            t0 = time.perf_counter()
-            with ThreadPoolExecutor(concurrency) as pool:
-                list(
-                    pool.map(
-                        lambda s: score(clip, seed=s, follow_motion=False), range(args.requests)
-                    )
+            def local_rate(concurrency: int) -> float:
+                """In-process baseline: the same jobs, as many at once as the server runs."""
+                t0 = time.perf_counter()
+                with ThreadPoolExecutor(concurrency) as pool:
+                    jobs = range(args.requests)
+                    list(pool.map(lambda s: score(clip, seed=s, follow_motion=False), jobs))
+                return args.requests / (time.perf_counter() - t0)
+
+            print(f"{'clients':>7} {'scores/s':>9} {'p50 s':>7} {'p95 s':>7} {'vs local':>9}")
+            for n in [int(x) for x in args.clients.split(",")]:
+                latencies: list[float] = []
+
+                def one(seed: int, latencies: list[float] = latencies) -> None:
+                    with ScoringClient(address) as c:
+                        t = time.perf_counter()
+                        c.score(str(clip), seed=seed, audio_format=args.audio_format)
+                        latencies.append(time.perf_counter() - t)
+
+                t0 = time.perf_counter()
+                with ThreadPoolExecutor(n) as pool:
+                    list(pool.map(one, range(args.requests)))
+                rate = args.requests / (time.perf_counter() - t0)
+                q = statistics.quantiles(latencies, n=20) if len(latencies) > 1 else latencies * 19
+                baseline = local_rate(min(n, args.workers))
+                print(
+                    f"{n:7d} {rate:9.2f} {statistics.median(latencies):7.2f} {q[18]:7.2f} "
+                    f"{rate / baseline:9.2f}"
                 )
-            return args.requests / (time.perf_counter() - t0)
-
-        print(f"{'clients':>7} {'scores/s':>9} {'p50 s':>7} {'p95 s':>7} {'vs local':>9}")
-        for n in [int(x) for x in args.clients.split(",")]:
-            latencies: list[float] = []
-
-            def one(seed: int, latencies: list[float] = latencies) -> None:
-                with ScoringClient(address) as c:
-                    t = time.perf_counter()
-                    c.score(str(clip), seed=seed)
-                    latencies.append(time.perf_counter() - t)
-
-            t0 = time.perf_counter()
-            with ThreadPoolExecutor(n) as pool:
-                list(pool.map(one, range(args.requests)))
-            rate = args.requests / (time.perf_counter() - t0)
-            q = statistics.quantiles(latencies, n=20) if len(latencies) > 1 else latencies * 19
-            baseline = local_rate(min(n, args.workers))
+            total = args.requests * len(args.clients.split(","))
             print(
-                f"{n:7d} {rate:9.2f} {statistics.median(latencies):7.2f} {q[18]:7.2f} "
-                f"{rate / baseline:9.2f}"
+                f"server RSS: {rss0:.0f} MiB after warm-up, {_rss_mib(proc.pid):.0f} MiB after "
+                f"{total} served scores"
             )
-        print(
-            f"peak RSS: {rss0:.0f} MiB before the client runs, {_rss_mib():.0f} MiB after "
-            f"{args.requests * len(args.clients.split(','))} served scores"
-        )
-        asyncio.run_coroutine_threadsafe(server.stop(grace=1), loop).result()
+        finally:
+            proc.terminate()
+            proc.wait(timeout=30)
 
 
 if __name__ == "__main__":
