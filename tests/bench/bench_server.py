@@ -88,6 +88,12 @@ def main() -> None:
     parser.add_argument("--requests", type=int, default=16, help="scores per client count")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument(
+        "--memory-requests",
+        type=int,
+        default=200,
+        help="sequential scores of a 3 s clip for the memory check (default 200)",
+    )
+    parser.add_argument(
         "--audio-format",
         default="pcm_s16le",
         choices=["pcm_s16le", "f32le"],
@@ -142,7 +148,19 @@ def main() -> None:
                     f"{n:7d} {rate:9.2f} {statistics.median(latencies):7.2f} {q[18]:7.2f} "
                     f"{rate / baseline:9.2f}"
                 )
-            total = args.requests * len(args.clients.split(","))
+            short = root / "short.mp4"
+            render_clip(short, ClipSpec(duration_s=3, cut_times_s=(1.5,), seed=7))
+            marks = []
+            with ScoringClient(address) as c:
+                for i in range(args.memory_requests):
+                    c.score(str(short), seed=i, audio_format="pcm_s16le")
+                    if (i + 1) % max(1, args.memory_requests // 4) == 0:
+                        marks.append(f"{_rss_mib(proc.pid):.0f}")
+            print(
+                f"server RSS during {args.memory_requests} sequential scores: "
+                f"{' -> '.join(marks)} MiB"
+            )
+            total = args.requests * len(args.clients.split(",")) + args.memory_requests
             print(
                 f"server RSS: {rss0:.0f} MiB after warm-up, {_rss_mib(proc.pid):.0f} MiB after "
                 f"{total} served scores"
