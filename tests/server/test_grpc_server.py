@@ -453,3 +453,59 @@ def test_settings_from_toml_environment_and_flags(tmp_path):
         load_settings(env={"V2M_PORT": "many"})
     with pytest.raises(InvalidInputError, match="unknown server setting"):
         load_settings(env={}, colour="blue")
+
+
+def test_tls_with_a_token_off_loopback_settings(media_root, tmp_path):
+    import shutil
+    import subprocess
+
+    if shutil.which("openssl") is None:
+        pytest.skip("openssl is not installed; it makes the test's self-signed certificate")
+    key, cert = tmp_path / "key.pem", tmp_path / "cert.pem"
+    subprocess.run(
+        [
+            "openssl",
+            "req",
+            "-x509",
+            "-newkey",
+            "rsa:2048",
+            "-nodes",
+            "-days",
+            "1",
+            "-subj",
+            "/CN=localhost",
+            "-addext",
+            "subjectAltName=DNS:localhost",
+            "-keyout",
+            str(key),
+            "-out",
+            str(cert),
+        ],
+        check=True,
+        capture_output=True,
+        timeout=60,
+    )
+    srv = ServerThread(
+        ServerSettings(
+            host="localhost",
+            port=0,
+            media_roots=(str(media_root),),
+            token="t0ken",
+            tls_cert=str(cert),
+            tls_key=str(key),
+        )
+    )
+    try:
+        from v2m.nle_plugins.client import ScoringClient
+
+        with ScoringClient(
+            f"localhost:{srv.port}", token="t0ken", root_cert=cert.read_bytes()
+        ) as client:
+            assert client.server_info().auth_required
+        with grpc.insecure_channel(f"localhost:{srv.port}") as plain:  # no TLS: refused
+            with pytest.raises(grpc.RpcError):
+                pb_grpc.ScoringServiceStub(plain).GetServerInfo(
+                    pb.GetServerInfoRequest(), timeout=3
+                )
+    finally:
+        srv.stop()
