@@ -21,6 +21,25 @@ class Job:
     error: str = ""
     artifacts: dict = field(default_factory=dict)
     cancel: threading.Event = field(default_factory=threading.Event)
+    events: list = field(default_factory=list)
+    """Every event the job streamed so far, for WatchJob; dropped once nobody needs it."""
+    changed: asyncio.Event = field(default_factory=asyncio.Event)
+    log_closed: bool = False
+    watchers: int = 0
+
+    def notify(self) -> None:
+        """Wake the watchers (each waits on the Event it saw; a fresh one replaces it)."""
+        self.changed.set()
+        self.changed = asyncio.Event()
+
+    def close_log(self) -> None:
+        self.log_closed = True
+        self.notify()
+        self.release_log()
+
+    def release_log(self) -> None:
+        if self.log_closed and self.watchers == 0:
+            self.events = []
 
 
 class JobManager:

@@ -261,7 +261,7 @@ class ScoringService(pb_grpc.ScoringServiceServicer):
         except Exception as exc:  # noqa: BLE001
             await self._fail(context, exc)
             return
-        yield pb.ScoreEvent(accepted=pb.JobAccepted(job_id=job.job_id))
+        yield _publish(job, pb.ScoreEvent(accepted=pb.JobAccepted(job_id=job.job_id)))
         stream = _Stream(asyncio.get_running_loop(), cancelled=job.cancel)
         result: dict = {}
 
@@ -301,45 +301,51 @@ class ScoringService(pb_grpc.ScoringServiceServicer):
         try:
             async with await self.jobs.slot(job):
                 async for event in stream.run(work):
-                    yield event
+                    yield _publish(job, event)
             scored = result["job"]
             job.artifacts = result["artifacts"]
-            yield pb.ScoreEvent(curve=_uniform(scored.request.curve))
+            yield _publish(job, pb.ScoreEvent(curve=_uniform(scored.request.curve)))
             plan = _plan(scored)
-            yield pb.ScoreEvent(plan=plan)
+            yield _publish(job, pb.ScoreEvent(plan=plan))
             r = scored.result
             for name, audio in [*r.stems.items(), ("mix", r.mix)]:
                 n = audio.shape[1]
                 for start in range(0, n, STEM_CHUNK_FRAMES):
                     piece = audio[:, start : start + STEM_CHUNK_FRAMES]
-                    yield pb.ScoreEvent(
-                        stem=pb.StemChunk(
-                            name=name,
-                            sample_rate_hz=r.sample_rate,
-                            channels=audio.shape[0],
-                            offset_frames=start,
-                            format=fmt,
-                            data=_pcm(piece, fmt),
-                            last=start + STEM_CHUNK_FRAMES >= n,
-                        )
+                    yield _publish(
+                        job,
+                        pb.ScoreEvent(
+                            stem=pb.StemChunk(
+                                name=name,
+                                sample_rate_hz=r.sample_rate,
+                                channels=audio.shape[0],
+                                offset_frames=start,
+                                format=fmt,
+                                data=_pcm(piece, fmt),
+                                last=start + STEM_CHUNK_FRAMES >= n,
+                            )
+                        ),
                     )
             loud = r.metadata["loudness"]
             self.jobs.finished(job, "done")
-            yield pb.ScoreEvent(
-                result=pb.ScoreResult(
-                    job_id=job.job_id,
-                    plan=plan,
-                    midi=r.midi or b"",
-                    duration_s=scored.request.duration_s,
-                    loudness=pb.Loudness(
-                        integrated_lufs=loud["integrated_lufs"],
-                        true_peak_dbtp=loud["true_peak_dbtp"],
-                        target_lufs=loud["target_lufs"],
-                    ),
-                    metadata_json=json.dumps(r.metadata, default=float),
-                    artifacts=_artifacts(job.artifacts),
-                    files=_inline_files(job.artifacts),
-                )
+            yield _publish(
+                job,
+                pb.ScoreEvent(
+                    result=pb.ScoreResult(
+                        job_id=job.job_id,
+                        plan=plan,
+                        midi=r.midi or b"",
+                        duration_s=scored.request.duration_s,
+                        loudness=pb.Loudness(
+                            integrated_lufs=loud["integrated_lufs"],
+                            true_peak_dbtp=loud["true_peak_dbtp"],
+                            target_lufs=loud["target_lufs"],
+                        ),
+                        metadata_json=json.dumps(r.metadata, default=float),
+                        artifacts=_artifacts(job.artifacts),
+                        files=_inline_files(job.artifacts),
+                    )
+                ),
             )
         except JobCancelled:
             self.jobs.finished(job, "cancelled")
@@ -353,6 +359,7 @@ class ScoringService(pb_grpc.ScoringServiceServicer):
                 job.cancel.set()
                 self.jobs.finished(job, "cancelled")
             _remove_partial(self.data_dir, job.job_id)
+            job.close_log()
 
     async def UploadMedia(self, request_iterator, context):  # noqa: N802
         store = UploadStore(self.data_dir / "uploads", max_bytes=self.settings.max_upload_bytes)
@@ -368,6 +375,34 @@ class ScoringService(pb_grpc.ScoringServiceServicer):
             await self._fail(context, exc)
             return pb.UploadResult()
         return pb.UploadResult(upload_id=uid, bytes=size, already_present=present)
+
+    async def WatchJob(self, request, context):  # noqa: N802
+        job = self.jobs.get(request.job_id)
+        if job is None:
+            await context.abort(grpc.StatusCode.NOT_FOUND, f"no job {request.job_id!r}")
+        if job.log_closed and not job.events:
+            await context.abort(
+                grpc.StatusCode.FAILED_PRECONDITION,
+                f"job {job.job_id} has finished ({job.state}); use GetJob",
+            )
+        job.watchers += 1
+        try:
+            seen = 0
+            while True:
+                changed = job.changed
+                while seen < len(job.events):
+                    seen += 1
+                    yield job.events[seen - 1]
+                if job.log_closed:
+                    break
+                await changed.wait()
+        finally:
+            job.watchers -= 1
+            job.release_log()
+        if job.state == "cancelled":
+            await context.abort(grpc.StatusCode.CANCELLED, f"job {job.job_id} was cancelled")
+        if job.state == "failed":
+            await context.abort(grpc.StatusCode.ABORTED, f"job {job.job_id} failed: {job.error}")
 
     async def GetJob(self, request, context):  # noqa: N802
         job = self.jobs.get(request.job_id)
@@ -408,6 +443,13 @@ class ScoringService(pb_grpc.ScoringServiceServicer):
                 )
             )
         return pb.ListBackendsResponse(backends=infos)
+
+
+def _publish(job: Job, event):
+    """Record an event in the job's log (for WatchJob) and hand it on."""
+    job.events.append(event)
+    job.notify()
+    return event
 
 
 def _artifacts(paths: dict) -> list[pb.Artifact]:

@@ -509,3 +509,34 @@ def test_tls_with_a_token_off_loopback_settings(media_root, tmp_path):
                 )
     finally:
         srv.stop()
+
+
+def test_a_second_client_can_watch_a_running_job(server):
+    with (
+        grpc.insecure_channel(f"127.0.0.1:{server.port}") as owner_channel,
+        grpc.insecure_channel(f"127.0.0.1:{server.port}") as watcher_channel,
+    ):
+        owner = pb_grpc.ScoringServiceStub(owner_channel)
+        watcher = pb_grpc.ScoringServiceStub(watcher_channel)
+        call = owner.Score(pb.ScoreRequest(media=pb.MediaRef(path="clip.mp4"), seed=2), timeout=120)
+        first = next(call)
+        job_id = first.accepted.job_id
+        owned = [first]
+        pump = threading.Thread(target=lambda: owned.extend(call), daemon=True)
+        pump.start()  # the owner keeps reading, as a real client does
+        watched = list(watcher.WatchJob(pb.GetJobRequest(job_id=job_id), timeout=120))
+        pump.join(timeout=60)
+        assert watched[0].accepted.job_id == job_id  # replayed from the start
+        assert [e.WhichOneof("event") for e in watched] == [e.WhichOneof("event") for e in owned]
+
+        def mix(events):
+            return b"".join(
+                e.stem.data
+                for e in events
+                if e.WhichOneof("event") == "stem" and e.stem.name == "mix"
+            )
+
+        assert mix(watched) == mix(owned) and watched[-1].result.job_id == job_id
+        with pytest.raises(grpc.RpcError) as err:  # finished and delivered: use GetJob
+            list(watcher.WatchJob(pb.GetJobRequest(job_id=job_id), timeout=10))
+        assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION

@@ -64,6 +64,11 @@ class ScoringServiceStub:
                 request_serializer=v2m_dot_v1_dot_scoring__pb2.CancelJobRequest.SerializeToString,
                 response_deserializer=v2m_dot_v1_dot_scoring__pb2.Job.FromString,
                 _registered_method=True)
+        self.WatchJob = channel.unary_stream(
+                '/v2m.v1.ScoringService/WatchJob',
+                request_serializer=v2m_dot_v1_dot_scoring__pb2.GetJobRequest.SerializeToString,
+                response_deserializer=v2m_dot_v1_dot_scoring__pb2.ScoreEvent.FromString,
+                _registered_method=True)
         self.UploadMedia = channel.stream_unary(
                 '/v2m.v1.ScoringService/UploadMedia',
                 request_serializer=v2m_dot_v1_dot_scoring__pb2.UploadChunk.SerializeToString,
@@ -116,6 +121,15 @@ class ScoringServiceServicer:
         context.set_details('Method not implemented!')
         raise NotImplementedError('Method not implemented!')
 
+    def WatchJob(self, request, context):
+        """Follow a running Score job from another client: its events so far, then the rest as they
+        come; ends like the job's own stream (CANCELLED when cancelled, ABORTED when it failed).
+        A job that has finished and been fully delivered answers FAILED_PRECONDITION (use GetJob).
+        """
+        context.set_code(grpc.StatusCode.UNIMPLEMENTED)
+        context.set_details('Method not implemented!')
+        raise NotImplementedError('Method not implemented!')
+
     def UploadMedia(self, request_iterator, context):
         """Send a media file in chunks; it is stored content-addressed (sha256) and named by the
         returned upload id in MediaRef.upload_id. Re-sending a file the server has is free.
@@ -156,6 +170,11 @@ def add_ScoringServiceServicer_to_server(servicer, server):
                     servicer.CancelJob,
                     request_deserializer=v2m_dot_v1_dot_scoring__pb2.CancelJobRequest.FromString,
                     response_serializer=v2m_dot_v1_dot_scoring__pb2.Job.SerializeToString,
+            ),
+            'WatchJob': grpc.unary_stream_rpc_method_handler(
+                    servicer.WatchJob,
+                    request_deserializer=v2m_dot_v1_dot_scoring__pb2.GetJobRequest.FromString,
+                    response_serializer=v2m_dot_v1_dot_scoring__pb2.ScoreEvent.SerializeToString,
             ),
             'UploadMedia': grpc.stream_unary_rpc_method_handler(
                     servicer.UploadMedia,
@@ -325,6 +344,33 @@ class ScoringService:
             '/v2m.v1.ScoringService/CancelJob',
             v2m_dot_v1_dot_scoring__pb2.CancelJobRequest.SerializeToString,
             v2m_dot_v1_dot_scoring__pb2.Job.FromString,
+            options,
+            channel_credentials,
+            insecure,
+            call_credentials,
+            compression,
+            wait_for_ready,
+            timeout,
+            metadata,
+            _registered_method=True)
+
+    @staticmethod
+    def WatchJob(request,
+            target,
+            options=(),
+            channel_credentials=None,
+            call_credentials=None,
+            insecure=False,
+            compression=None,
+            wait_for_ready=None,
+            timeout=None,
+            metadata=None):
+        return grpc.experimental.unary_stream(
+            request,
+            target,
+            '/v2m.v1.ScoringService/WatchJob',
+            v2m_dot_v1_dot_scoring__pb2.GetJobRequest.SerializeToString,
+            v2m_dot_v1_dot_scoring__pb2.ScoreEvent.FromString,
             options,
             channel_credentials,
             insecure,
