@@ -40,8 +40,7 @@ class _AuthAndLog(grpc.aio.ServerInterceptor):
 
 
 def _deny_handler():
-    async def deny(request, context):
-        await context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token")
+    """A handler that refuses the call before any message (used for every method)."""
 
     async def deny_stream(request, context):
         await context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token")

@@ -69,8 +69,8 @@ class JobManager:
                 self.jobs.pop(old.job_id, None)
         return job
 
-    async def slot(self, job: Job):
-        """Wait for a worker slot (context manager); the job counts as active until it ends."""
+    def slot(self, job: Job) -> _Slot:
+        """``async with manager.slot(job):`` waits for a worker slot and holds it."""
         return _Slot(self, job)
 
     def finished(self, job: Job, state: str, error: str = "") -> None:

@@ -299,7 +299,7 @@ class ScoringService(pb_grpc.ScoringServiceServicer):
             }
 
         try:
-            async with await self.jobs.slot(job):
+            async with self.jobs.slot(job):
                 async for event in stream.run(work):
                     yield _publish(job, event)
             scored = result["job"]
