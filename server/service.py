@@ -9,7 +9,9 @@ with the status from :mod:`v2m.server.errors` and never takes the server down.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import json
+import os
 import shutil
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -22,7 +24,7 @@ from v2m import __version__
 from v2m.model.backends import create_backend, list_backends
 from v2m.model.errors import InvalidInputError
 from v2m.server.errors import LimitExceededError, status_for
-from v2m.server.jobs import Job, JobManager
+from v2m.server.jobs import ACTIVE, Job, JobManager
 from v2m.server.paths import resolve_media_path
 from v2m.server.settings import ServerSettings
 from v2m.server.uploads import UploadStore, find_upload
@@ -38,27 +40,30 @@ class JobCancelled(Exception):
 
 
 class _Stream:
-    """Thread → event loop bridge: ``emit`` from the worker, ``async for`` in the handler."""
+    """Thread → event loop bridge: ``emit`` from the worker, ``async for`` in the handler.
+
+    The worker stops (JobCancelled at its next ``emit``) once ``cancelled`` is set or the
+    reading side is done: finished, failed, client gone, deadline passed.
+    """
 
     def __init__(self, loop: asyncio.AbstractEventLoop, cancelled: threading.Event | None = None):
         self.loop = loop
         self.queue: asyncio.Queue = asyncio.Queue(maxsize=256)
         self.cancelled = cancelled or threading.Event()
+        self.closed = threading.Event()
 
     def emit(self, item) -> None:
-        if self.cancelled.is_set():
+        if self.cancelled.is_set() or self.closed.is_set():
             raise JobCancelled("the job was cancelled")
         asyncio.run_coroutine_threadsafe(self.queue.put(item), self.loop).result()
 
     async def run(self, work: Callable[[], None]) -> AsyncIterator:
-        closed = threading.Event()
-
         def target() -> None:
             try:
                 work()
                 self.emit(_END)
             except BaseException as exc:  # handed to the handler, answered as a status
-                if not closed.is_set():
+                if not self.closed.is_set():
                     self.loop.call_soon_threadsafe(self._deliver, exc)
 
         self.loop.run_in_executor(None, target)
@@ -71,10 +76,7 @@ class _Stream:
                     raise item
                 yield item
         finally:
-            # The handler is done (finished, failed, client gone, deadline): the worker stops
-            # at its next event.
-            closed.set()
-            self.cancelled.set()
+            self.closed.set()
             while not self.queue.empty():  # unblock a worker waiting on a full queue
                 self.queue.get_nowait()
 
@@ -159,6 +161,7 @@ class ScoringService(pb_grpc.ScoringServiceServicer):
         self.jobs = JobManager(workers=settings.workers, max_queue=settings.max_queue)
         self.data_dir = Path(settings.data_dir).resolve()
         (self.data_dir / "jobs").mkdir(parents=True, exist_ok=True)
+        self._tasks: set[asyncio.Task] = set()
 
     def _open_stream(self, context) -> str:
         """Count a stream against its client's limit (LimitExceededError when over)."""
@@ -247,21 +250,36 @@ class ScoringService(pb_grpc.ScoringServiceServicer):
             await self._fail(context, exc)
 
     async def _score(self, request, context):
-        from v2m.model.outputs import write_outputs
-        from v2m.model.pipeline import score
-
         try:
             path = _media_path(self.settings, request.media)
             fmt = request.audio_format or "pcm_s16le"
             if fmt not in ("pcm_s16le", "f32le"):
                 raise InvalidInputError(f"audio_format must be pcm_s16le or f32le, got {fmt!r}")
             backend = request.backend or "composer"
-            create_backend(backend)  # unknown names fail before any work
-            job = self.jobs.admit()
+            device = create_backend(backend).device  # unknown names fail before any work
+            job, joined = self.jobs.admit(_request_key(request, path, backend=backend, fmt=fmt))
         except Exception as exc:  # noqa: BLE001
             await self._fail(context, exc)
             return
-        yield _publish(job, pb.ScoreEvent(accepted=pb.JobAccepted(job_id=job.job_id)))
+        if not joined:
+            job.task = asyncio.create_task(self._run_job(job, request, path, fmt, backend, device))
+            self._tasks.add(job.task)
+            job.task.add_done_callback(self._tasks.discard)
+        job.owners += 1
+        try:
+            async for event in self._follow(job, context, joined=joined):
+                yield event
+        finally:
+            job.owners -= 1
+            if job.owners == 0:  # nobody waits for it any more (client gone, deadline passed)
+                _cancel(job)
+
+    async def _run_job(self, job: Job, request, path: str, fmt: str, backend: str, device: str):
+        """Compute one Score job, publishing its events to the job's log (clients follow it)."""
+        from v2m.model.outputs import write_outputs
+        from v2m.model.pipeline import score
+
+        job.publish(pb.ScoreEvent(accepted=pb.JobAccepted(job_id=job.job_id)))
         stream = _Stream(asyncio.get_running_loop(), cancelled=job.cancel)
         result: dict = {}
 
@@ -299,37 +317,22 @@ class ScoringService(pb_grpc.ScoringServiceServicer):
             }
 
         try:
-            async with self.jobs.slot(job):
+            async with self.jobs.slot(job, device=device):
                 async for event in stream.run(work):
-                    yield _publish(job, event)
+                    job.publish(event)
             scored = result["job"]
             job.artifacts = result["artifacts"]
-            yield _publish(job, pb.ScoreEvent(curve=_uniform(scored.request.curve)))
+            job.publish(pb.ScoreEvent(curve=_uniform(scored.request.curve)))
             plan = _plan(scored)
-            yield _publish(job, pb.ScoreEvent(plan=plan))
+            job.publish(pb.ScoreEvent(plan=plan))
             r = scored.result
             for name, audio in [*r.stems.items(), ("mix", r.mix)]:
-                n = audio.shape[1]
-                for start in range(0, n, STEM_CHUNK_FRAMES):
-                    piece = audio[:, start : start + STEM_CHUNK_FRAMES]
-                    yield _publish(
-                        job,
-                        pb.ScoreEvent(
-                            stem=pb.StemChunk(
-                                name=name,
-                                sample_rate_hz=r.sample_rate,
-                                channels=audio.shape[0],
-                                offset_frames=start,
-                                format=fmt,
-                                data=_pcm(piece, fmt),
-                                last=start + STEM_CHUNK_FRAMES >= n,
-                            )
-                        ),
-                    )
+                for chunk in _stem_chunks(name, audio, r.sample_rate, fmt):
+                    job.publish(pb.ScoreEvent(stem=chunk))
+                await asyncio.sleep(0)  # let the followers send while the next stem encodes
             loud = r.metadata["loudness"]
             self.jobs.finished(job, "done")
-            yield _publish(
-                job,
+            job.publish(
                 pb.ScoreEvent(
                     result=pb.ScoreResult(
                         job_id=job.job_id,
@@ -349,17 +352,40 @@ class ScoringService(pb_grpc.ScoringServiceServicer):
             )
         except JobCancelled:
             self.jobs.finished(job, "cancelled")
-            await context.abort(grpc.StatusCode.CANCELLED, f"job {job.job_id} was cancelled")
-        except Exception as exc:  # noqa: BLE001
-            code, message = status_for(exc)
-            self.jobs.finished(job, "failed", message)
-            await context.abort(code, message)
+        except Exception as exc:  # noqa: BLE001 — a failing job never takes the server down
+            job.failure = status_for(exc)
+            self.jobs.finished(job, "failed", job.failure[1])
         finally:
-            if job.state in ("queued", "running"):  # the client went away or the deadline hit
-                job.cancel.set()
+            if job.state in ACTIVE:  # cancelled while queued, or the server is shutting down
                 self.jobs.finished(job, "cancelled")
             _remove_partial(self.data_dir, job.job_id)
             job.close_log()
+
+    async def _follow(self, job: Job, context, *, joined: bool = False):
+        """Replay a job's log from the start, then follow it live; end as the job ended."""
+        job.followers += 1
+        try:
+            seen = 0
+            while True:
+                changed = job.changed
+                while seen < len(job.events):
+                    event = job.events[seen]
+                    seen += 1
+                    if joined and seen == 1:
+                        event = pb.ScoreEvent(
+                            accepted=pb.JobAccepted(job_id=job.job_id, joined=True)
+                        )
+                    yield event
+                if job.log_closed:
+                    break
+                await changed.wait()
+        finally:
+            job.followers -= 1
+            job.release_log()
+        if job.state == "cancelled":
+            await context.abort(grpc.StatusCode.CANCELLED, f"job {job.job_id} was cancelled")
+        if job.state == "failed":
+            await context.abort(*job.failure)
 
     async def UploadMedia(self, request_iterator, context):  # noqa: N802
         store = UploadStore(self.data_dir / "uploads", max_bytes=self.settings.max_upload_bytes)
@@ -385,24 +411,8 @@ class ScoringService(pb_grpc.ScoringServiceServicer):
                 grpc.StatusCode.FAILED_PRECONDITION,
                 f"job {job.job_id} has finished ({job.state}); use GetJob",
             )
-        job.watchers += 1
-        try:
-            seen = 0
-            while True:
-                changed = job.changed
-                while seen < len(job.events):
-                    seen += 1
-                    yield job.events[seen - 1]
-                if job.log_closed:
-                    break
-                await changed.wait()
-        finally:
-            job.watchers -= 1
-            job.release_log()
-        if job.state == "cancelled":
-            await context.abort(grpc.StatusCode.CANCELLED, f"job {job.job_id} was cancelled")
-        if job.state == "failed":
-            await context.abort(grpc.StatusCode.ABORTED, f"job {job.job_id} failed: {job.error}")
+        async for event in self._follow(job, context):
+            yield event
 
     async def GetJob(self, request, context):  # noqa: N802
         job = self.jobs.get(request.job_id)
@@ -414,7 +424,7 @@ class ScoringService(pb_grpc.ScoringServiceServicer):
         job = self.jobs.get(request.job_id)
         if job is None:
             await context.abort(grpc.StatusCode.NOT_FOUND, f"no job {request.job_id!r}")
-        job.cancel.set()
+        _cancel(job)
         return _job(job)
 
     async def GetServerInfo(self, request, context):  # noqa: N802
@@ -445,11 +455,38 @@ class ScoringService(pb_grpc.ScoringServiceServicer):
         return pb.ListBackendsResponse(backends=infos)
 
 
-def _publish(job: Job, event):
-    """Record an event in the job's log (for WatchJob) and hand it on."""
-    job.events.append(event)
-    job.notify()
-    return event
+def _cancel(job: Job) -> None:
+    """Stop a job: a running one at its worker's next event, a queued one at once."""
+    job.cancel.set()
+    if job.state == "queued" and job.task is not None:
+        job.task.cancel()
+
+
+def _request_key(request, path: str, *, backend: str, fmt: str) -> str:
+    """What a Score request computes: the media file's identity and every parameter."""
+    keyed = pb.ScoreRequest()
+    keyed.CopyFrom(request)
+    keyed.ClearField("media")
+    keyed.backend, keyed.audio_format = backend, fmt
+    stat = os.stat(path)
+    digest = hashlib.sha256(keyed.SerializeToString(deterministic=True))
+    digest.update(f"\0{path}\0{stat.st_size}\0{stat.st_mtime_ns}".encode())
+    return digest.hexdigest()
+
+
+def _stem_chunks(name: str, audio: np.ndarray, sample_rate: int, fmt: str):
+    """``audio`` (channels, frames) as StemChunk messages of STEM_CHUNK_FRAMES frames."""
+    n = audio.shape[1]
+    for start in range(0, n, STEM_CHUNK_FRAMES):
+        yield pb.StemChunk(
+            name=name,
+            sample_rate_hz=sample_rate,
+            channels=audio.shape[0],
+            offset_frames=start,
+            format=fmt,
+            data=_pcm(audio[:, start : start + STEM_CHUNK_FRAMES], fmt),
+            last=start + STEM_CHUNK_FRAMES >= n,
+        )
 
 
 def _artifacts(paths: dict) -> list[pb.Artifact]:

@@ -221,9 +221,9 @@ def busy_server(media_root, tmp_path_factory):
     srv.stop()
 
 
-def _start_scoring(client, path="long.mp4"):
-    """Start a Score stream in a thread; returns (events list, thread, call)."""
-    call = client.Score(pb.ScoreRequest(media=pb.MediaRef(path=path), seed=1), timeout=300)
+def _start_scoring(client, path="long.mp4", seed=1):
+    """Start a Score stream in a thread; returns (events, errors, thread)."""
+    call = client.Score(pb.ScoreRequest(media=pb.MediaRef(path=path), seed=seed), timeout=300)
     events, errors = [], []
 
     def pump():
@@ -274,6 +274,31 @@ def test_cancel_mid_render_frees_the_worker_and_leaves_nothing(busy_server):
         assert all(Path(a.path).is_file() for a in result.artifacts)
         job = client.GetJob(pb.GetJobRequest(job_id=result.job_id), timeout=5)
         assert job.state == "done" and len(job.artifacts) == len(result.artifacts)
+
+
+def test_identical_requests_share_one_job_until_the_last_client_leaves(busy_server):
+    with (
+        grpc.insecure_channel(f"127.0.0.1:{busy_server.port}") as first_channel,
+        grpc.insecure_channel(f"127.0.0.1:{busy_server.port}") as second_channel,
+    ):
+        first = pb_grpc.ScoringServiceStub(first_channel)
+        second = pb_grpc.ScoringServiceStub(second_channel)
+        request = pb.ScoreRequest(media=pb.MediaRef(path="long.mp4"), seed=3)
+        call = first.Score(request, timeout=300)
+        accepted = next(call).accepted
+        # The only worker is busy and the queue holds nothing more (max_queue=0): the same
+        # request can only be answered by joining the running job.
+        events, errors, thread = _start_scoring(second, path="long.mp4", seed=3)
+        assert _wait_for(lambda: len(events) >= 2)
+        assert events[0][1].accepted.job_id == accepted.job_id
+        assert events[0][1].accepted.joined and not accepted.joined
+        call.cancel()  # the first client leaves; the second still waits for the result
+        time.sleep(0.3)
+        job = second.GetJob(pb.GetJobRequest(job_id=accepted.job_id), timeout=5)
+        assert job.state == "running"
+        second.CancelJob(pb.CancelJobRequest(job_id=accepted.job_id), timeout=5)
+        thread.join(timeout=10)
+        assert errors and errors[0][1].code() == grpc.StatusCode.CANCELLED
 
 
 def test_queue_full_is_resource_exhausted_with_a_retry_hint(busy_server):

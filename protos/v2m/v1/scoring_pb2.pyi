@@ -141,10 +141,12 @@ class ScoreRequest(_message.Message):
     def __init__(self, media: _Optional[_Union[MediaRef, _Mapping]] = ..., prompt: _Optional[str] = ..., style: _Optional[str] = ..., in_s: _Optional[float] = ..., out_s: _Optional[float] = ..., seed: _Optional[int] = ..., backend: _Optional[str] = ..., markers_s: _Optional[_Iterable[float]] = ..., bpm: _Optional[float] = ..., key: _Optional[str] = ..., meter: _Optional[int] = ..., stems: _Optional[_Iterable[str]] = ..., audio_format: _Optional[str] = ..., duck_dialogue: _Optional[bool] = ..., want_plot: _Optional[bool] = ...) -> None: ...
 
 class JobAccepted(_message.Message):
-    __slots__ = ("job_id",)
+    __slots__ = ("job_id", "joined")
     JOB_ID_FIELD_NUMBER: _ClassVar[int]
+    JOINED_FIELD_NUMBER: _ClassVar[int]
     job_id: str
-    def __init__(self, job_id: _Optional[str] = ...) -> None: ...
+    joined: bool
+    def __init__(self, job_id: _Optional[str] = ..., joined: _Optional[bool] = ...) -> None: ...
 
 class HitPlacement(_message.Message):
     __slots__ = ("kind", "planned_s", "achieved_s", "error_ms", "error_frames", "beat", "on_downbeat", "strength")
