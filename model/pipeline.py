@@ -63,6 +63,7 @@ def score(
     duck_dialogue: bool = False,
     analysis: Analysis | None = None,
     progress: ProgressFn | None = None,
+    on_request: Callable[[ScoreRequest], None] | None = None,
     backend_options: dict | None = None,
 ) -> ScoreJob:
     """Score a video (or the ``in_s``..``out_s`` selection of it).
@@ -76,6 +77,8 @@ def score(
             the video (periodic motion and few cuts).
         duck_dialogue: lower the music under speech found in the video's own soundtrack.
         analysis: reuse an analysis of ``video_path``.
+        on_request: called with the backend's request (curve, planned hits, prompt) as soon as
+            it is known, before any music is made: for previews.
     """
     progress = progress or (lambda fraction, stage: None)
     engine = create_backend(backend, **(backend_options or {}))
@@ -118,6 +121,8 @@ def score(
         seed=seed,
         tempo_hint=(motion.beat_s, motion.phase_s) if motion else None,
     )
+    if on_request is not None:
+        on_request(request)
     result = engine.generate(request, progress=lambda f, s: progress(0.5 + 0.5 * f, s))
     if duck_dialogue:
         result = _duck(result, analysis, start)

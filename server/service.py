@@ -15,6 +15,7 @@ import os
 import shutil
 import threading
 from collections.abc import AsyncIterator, Callable
+from dataclasses import dataclass
 from pathlib import Path
 
 import grpc
@@ -31,8 +32,16 @@ from v2m.server.uploads import UploadStore, find_upload
 from v2m.v1 import scoring_pb2 as pb
 from v2m.v1 import scoring_pb2_grpc as pb_grpc
 
-STEM_CHUNK_FRAMES = 16384
+STEM_CHUNK_FRAMES = 65536
+"""Sample frames per StemChunk (1.4 s at 48 kHz; 512 KiB of stereo float32)."""
 _END = object()
+
+
+@dataclass(frozen=True)
+class _Music:
+    """The worker's finished ``ScoreJob``, handed to the loop to stream while it writes files."""
+
+    scored: object
 
 
 class JobCancelled(Exception):
@@ -148,10 +157,13 @@ def _uniform(curve) -> pb.UniformCurve:
 
 
 def _pcm(audio: np.ndarray, fmt: str) -> bytes:
-    interleaved = np.ascontiguousarray(audio.T)
+    """float[channels, n] → interleaved little-endian PCM bytes in ``fmt``."""
+    interleaved = audio.T.astype("<f4")  # a C-ordered copy, (n, channels)
     if fmt == "f32le":
-        return interleaved.astype("<f4").tobytes()
-    return (np.clip(interleaved, -1, 1) * 32767).round().astype("<i2").tobytes()
+        return interleaved.tobytes()
+    np.clip(interleaved, -1, 1, out=interleaved)
+    interleaved *= 32767
+    return np.rint(interleaved, out=interleaved).astype("<i2").tobytes()
 
 
 class ScoringService(pb_grpc.ScoringServiceServicer):
@@ -303,7 +315,14 @@ class ScoringService(pb_grpc.ScoringServiceServicer):
                 stems=tuple(request.stems) or None,
                 duck_dialogue=request.duck_dialogue,
                 progress=progress,
+                on_request=lambda req: (
+                    stream.emit(pb.ScoreEvent(curve=_uniform(req.curve))),
+                    stream.emit(pb.ScoreEvent(planned=_planned(req))),
+                ),
             )
+            stream.emit(
+                _Music(scored)
+            )  # placed hits and stems go out while the artifacts are written
             progress(1.0, "writing artifacts")
             final = self.data_dir / "jobs" / job.job_id
             partial = final.with_name(f".{job.job_id}.partial")
@@ -319,17 +338,14 @@ class ScoringService(pb_grpc.ScoringServiceServicer):
         try:
             async with self.jobs.slot(job, device=device):
                 async for event in stream.run(work):
-                    job.publish(event)
+                    if isinstance(event, _Music):
+                        await _publish_music(job, event.scored, fmt)
+                    else:
+                        job.publish(event)
             scored = result["job"]
             job.artifacts = result["artifacts"]
-            job.publish(pb.ScoreEvent(curve=_uniform(scored.request.curve)))
             plan = _plan(scored)
-            job.publish(pb.ScoreEvent(plan=plan))
             r = scored.result
-            for name, audio in [*r.stems.items(), ("mix", r.mix)]:
-                for chunk in _stem_chunks(name, audio, r.sample_rate, fmt):
-                    job.publish(pb.ScoreEvent(stem=chunk))
-                await asyncio.sleep(0)  # let the followers send while the next stem encodes
             loud = r.metadata["loudness"]
             self.jobs.finished(job, "done")
             job.publish(
@@ -474,17 +490,29 @@ def _request_key(request, path: str, *, backend: str, fmt: str) -> str:
     return digest.hexdigest()
 
 
+async def _publish_music(job: Job, scored, fmt: str) -> None:
+    """The placed hits, then every stem and the mix in chunks."""
+    job.publish(pb.ScoreEvent(plan=_plan(scored)))
+    r = scored.result
+    for name, audio in [*r.stems.items(), ("mix", r.mix)]:
+        for chunk in _stem_chunks(name, audio, r.sample_rate, fmt):
+            job.publish(pb.ScoreEvent(stem=chunk))
+        await asyncio.sleep(0)  # let the followers send while the next stem encodes
+
+
 def _stem_chunks(name: str, audio: np.ndarray, sample_rate: int, fmt: str):
     """``audio`` (channels, frames) as StemChunk messages of STEM_CHUNK_FRAMES frames."""
-    n = audio.shape[1]
+    channels, n = audio.shape
+    data = memoryview(_pcm(audio, fmt))  # converted once, then sliced without copies
+    frame_bytes = channels * (4 if fmt == "f32le" else 2)
     for start in range(0, n, STEM_CHUNK_FRAMES):
         yield pb.StemChunk(
             name=name,
             sample_rate_hz=sample_rate,
-            channels=audio.shape[0],
+            channels=channels,
             offset_frames=start,
             format=fmt,
-            data=_pcm(audio[:, start : start + STEM_CHUNK_FRAMES], fmt),
+            data=bytes(data[start * frame_bytes : (start + STEM_CHUNK_FRAMES) * frame_bytes]),
             last=start + STEM_CHUNK_FRAMES >= n,
         )
 
@@ -517,6 +545,17 @@ def _remove_partial(data_dir: Path, job_id: str) -> None:
     partial = data_dir / "jobs" / f".{job_id}.partial"
     if partial.exists():
         shutil.rmtree(partial, ignore_errors=True)
+
+
+def _planned(request) -> pb.HitPlan:
+    """The hits a backend is asked for (``v2m.model.types.ScoreRequest``), before any music."""
+    return pb.HitPlan(
+        hits=[
+            pb.HitPlacement(kind=h.kind, planned_s=h.time_s, strength=h.strength)
+            for h in request.hits
+        ],
+        prompt=request.prompt,
+    )
 
 
 def _plan(job) -> pb.HitPlan:

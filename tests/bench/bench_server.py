@@ -5,9 +5,14 @@
 Starts a real `v2m serve` on 127.0.0.1 in its own process (as in production: clients and the
 server do not share a Python interpreter), then for each client count runs that many client
 threads scoring short clips, and prints throughput (scores/s), p50/p95 latency, the ratio of
-served to in-process throughput (same jobs, as many at once as the server runs), time to the
+served to in-process throughput, time to the
 first Analyze curve chunk for a 1080p file, and the server's resident memory after warm-up and
 after all requests (it must not grow with the number of requests).
+
+The in-process baseline does the same jobs, as many at once as the server runs, with the same
+work product: ``score()`` and its artifacts written to disk (``write_outputs``, as `v2m score`
+and the server both do). The ratio against ``score()`` alone is printed too: the gap between
+the two is the cost of writing 24-bit WAV stems, not of serving.
 """
 
 from __future__ import annotations
@@ -26,6 +31,7 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from v2m.model.outputs import write_outputs
 from v2m.model.pipeline import score
 from v2m.model.sample_clip import ClipSpec, render_clip
 from v2m.nle_plugins.client import ScoringClient
@@ -108,7 +114,7 @@ def main() -> None:
         render_clip(big, ClipSpec(duration_s=12, width=1920, height=1080, seed=6))
         proc, address = _start_server(root, args.workers)
         try:
-            score(clip, seed=0, follow_motion=False)  # warm up this process too
+            score(clip, seed=0)  # warm up this process too
             with ScoringClient(address) as c:
                 c.score(str(clip), seed=0)  # warm up the server
                 started = time.perf_counter()
@@ -120,15 +126,23 @@ def main() -> None:
             print(f"time to first curve chunk, 1080p file: {first:.3f} s (target <= 0.3 s)")
             rss0 = _rss_mib(proc.pid)
 
-            def local_rate(concurrency: int) -> float:
+            def local_rate(concurrency: int, *, write: bool) -> float:
                 """In-process baseline: the same jobs, as many at once as the server runs."""
+
+                def job(seed: int) -> None:
+                    scored = score(clip, seed=seed)
+                    if write:
+                        write_outputs(scored, root / "local" / str(seed), preview=False, plot=False)
+
                 t0 = time.perf_counter()
                 with ThreadPoolExecutor(concurrency) as pool:
-                    jobs = range(args.requests)
-                    list(pool.map(lambda s: score(clip, seed=s, follow_motion=False), jobs))
+                    list(pool.map(job, range(args.requests)))
                 return args.requests / (time.perf_counter() - t0)
 
-            print(f"{'clients':>7} {'scores/s':>9} {'p50 s':>7} {'p95 s':>7} {'vs local':>9}")
+            print(
+                f"{'clients':>7} {'scores/s':>9} {'p50 s':>7} {'p95 s':>7} "
+                f"{'vs local':>9} {'vs score() only':>16}"
+            )
             for n in [int(x) for x in args.clients.split(",")]:
                 latencies: list[float] = []
 
@@ -143,10 +157,11 @@ def main() -> None:
                     list(pool.map(one, range(args.requests)))
                 rate = args.requests / (time.perf_counter() - t0)
                 q = statistics.quantiles(latencies, n=20) if len(latencies) > 1 else latencies * 19
-                baseline = local_rate(min(n, args.workers))
+                local = local_rate(min(n, args.workers), write=True)
+                score_only = local_rate(min(n, args.workers), write=False)
                 print(
                     f"{n:7d} {rate:9.2f} {statistics.median(latencies):7.2f} {q[18]:7.2f} "
-                    f"{rate / baseline:9.2f}"
+                    f"{rate / local:9.2f} {rate / score_only:16.2f}"
                 )
             short = root / "short.mp4"
             render_clip(short, ClipSpec(duration_s=3, cut_times_s=(1.5,), seed=7))

@@ -94,8 +94,14 @@ def test_score_streams_in_order_and_equals_local_scoring(stub, media_root):
     )
     kinds = [e.WhichOneof("event") for e in events]
     assert kinds[0] == "accepted" and kinds[-1] == "result"
-    order = [k for i, k in enumerate(kinds) if i == 0 or kinds[i - 1] != k]
-    assert order == ["accepted", "progress", "curve", "plan", "stem", "result"]
+    assert all(kinds.count(k) == 1 for k in ("accepted", "curve", "planned", "plan", "result"))
+    first = {k: kinds.index(k) for k in set(kinds)}
+    assert first["curve"] < first["planned"] < first["plan"] < first["stem"]
+    stages = [(i, e.progress.stage) for i, e in enumerate(events) if kinds[i] == "progress"]
+    rendering = next(i for i, stage in stages if stage.startswith("rendering"))
+    assert first["planned"] < rendering  # previews come before any music is made
+    planned = events[first["planned"]].planned
+    assert [h.planned_s for h in planned.hits if h.kind == "cut"] == pytest.approx([2.0, 4.0])
     mix = b"".join(
         e.stem.data for e in events if e.WhichOneof("event") == "stem" and e.stem.name == "mix"
     )

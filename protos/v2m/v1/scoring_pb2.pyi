@@ -255,20 +255,22 @@ class Artifact(_message.Message):
     def __init__(self, name: _Optional[str] = ..., path: _Optional[str] = ...) -> None: ...
 
 class ScoreEvent(_message.Message):
-    __slots__ = ("accepted", "progress", "curve", "plan", "stem", "result")
+    __slots__ = ("accepted", "progress", "curve", "plan", "stem", "result", "planned")
     ACCEPTED_FIELD_NUMBER: _ClassVar[int]
     PROGRESS_FIELD_NUMBER: _ClassVar[int]
     CURVE_FIELD_NUMBER: _ClassVar[int]
     PLAN_FIELD_NUMBER: _ClassVar[int]
     STEM_FIELD_NUMBER: _ClassVar[int]
     RESULT_FIELD_NUMBER: _ClassVar[int]
+    PLANNED_FIELD_NUMBER: _ClassVar[int]
     accepted: JobAccepted
     progress: Progress
     curve: UniformCurve
     plan: HitPlan
     stem: StemChunk
     result: ScoreResult
-    def __init__(self, accepted: _Optional[_Union[JobAccepted, _Mapping]] = ..., progress: _Optional[_Union[Progress, _Mapping]] = ..., curve: _Optional[_Union[UniformCurve, _Mapping]] = ..., plan: _Optional[_Union[HitPlan, _Mapping]] = ..., stem: _Optional[_Union[StemChunk, _Mapping]] = ..., result: _Optional[_Union[ScoreResult, _Mapping]] = ...) -> None: ...
+    planned: HitPlan
+    def __init__(self, accepted: _Optional[_Union[JobAccepted, _Mapping]] = ..., progress: _Optional[_Union[Progress, _Mapping]] = ..., curve: _Optional[_Union[UniformCurve, _Mapping]] = ..., plan: _Optional[_Union[HitPlan, _Mapping]] = ..., stem: _Optional[_Union[StemChunk, _Mapping]] = ..., result: _Optional[_Union[ScoreResult, _Mapping]] = ..., planned: _Optional[_Union[HitPlan, _Mapping]] = ...) -> None: ...
 
 class GetServerInfoRequest(_message.Message):
     __slots__ = ()

@@ -87,7 +87,9 @@ class ScoringServiceServicer:
         raise NotImplementedError('Method not implemented!')
 
     def Score(self, request, context):
-        """Score a video: accepted, progress, the hit plan, stem audio in chunks, then the result.
+        """Score a video: accepted; progress throughout; as soon as the video is analysed, the curve
+        preview and the planned hits; once the music is made, the placed hits and the stems' audio
+        in chunks (sent while the server writes its artifacts); then the result.
         """
         context.set_code(grpc.StatusCode.UNIMPLEMENTED)
         context.set_details('Method not implemented!')
