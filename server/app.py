@@ -5,6 +5,7 @@ from __future__ import annotations
 import hmac
 import logging
 import time
+from dataclasses import dataclass
 
 import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
@@ -49,14 +50,30 @@ def _deny_handler():
     return grpc.unary_stream_rpc_method_handler(deny_stream)
 
 
-async def start_server(settings: ServerSettings) -> tuple[grpc.aio.Server, int]:
-    """Start serving; returns the server and the bound port (``settings.port`` 0 picks one)."""
+@dataclass
+class RunningServer:
+    """A started server: its gRPC server, bound port and scoring service."""
+
+    grpc_server: grpc.aio.Server
+    port: int
+    service: ScoringService
+
+    async def stop(self, *, grace_s: float = 5.0) -> None:
+        """Refuse new calls, give running ones ``grace_s`` to finish, then cancel the jobs
+        still running and wait until their workers have stopped and cleaned up."""
+        await self.grpc_server.stop(grace=grace_s)
+        await self.service.close()
+
+
+async def start_server(settings: ServerSettings) -> RunningServer:
+    """Start serving (``settings.port`` 0 picks a free port; see ``RunningServer.port``)."""
     options = [
         ("grpc.max_send_message_length", settings.max_message_bytes),
         ("grpc.max_receive_message_length", settings.max_message_bytes),
     ]
     server = grpc.aio.server(interceptors=[_AuthAndLog(settings.token)], options=options)
-    pb_grpc.add_ScoringServiceServicer_to_server(ScoringService(settings), server)
+    service = ScoringService(settings)
+    pb_grpc.add_ScoringServiceServicer_to_server(service, server)
     health_servicer = health.aio.HealthServicer()
     health_pb2_grpc.add_HealthServicer_to_server(health_servicer, server)
     reflection.enable_server_reflection(
@@ -78,13 +95,13 @@ async def start_server(settings: ServerSettings) -> tuple[grpc.aio.Server, int]:
     await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
     await health_servicer.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
     log.info('{"event": "listening", "address": "%s:%d"}', settings.host, port)
-    return server, port
+    return RunningServer(server, port, service)
 
 
 async def serve(settings: ServerSettings) -> None:
     """Run until interrupted; on shutdown, give running calls 5 s to finish."""
-    server, _port = await start_server(settings)
+    running = await start_server(settings)
     try:
-        await server.wait_for_termination()
+        await running.grpc_server.wait_for_termination()
     finally:
-        await server.stop(grace=5.0)
+        await running.stop(grace_s=5.0)

@@ -175,6 +175,14 @@ class ScoringService(pb_grpc.ScoringServiceServicer):
         (self.data_dir / "jobs").mkdir(parents=True, exist_ok=True)
         self._tasks: set[asyncio.Task] = set()
 
+    async def close(self) -> None:
+        """Cancel every job still queued or running and wait for them to end (shutdown)."""
+        for job in list(self.jobs.jobs.values()):
+            if job.state in ACTIVE:
+                _cancel(job)
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=30)
+
     def _open_stream(self, context) -> str:
         """Count a stream against its client's limit (LimitExceededError when over)."""
         peer = context.peer().rsplit(":", 1)[0]  # the client's address, any port

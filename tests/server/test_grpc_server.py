@@ -27,10 +27,12 @@ class ServerThread:
         self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
         self.thread.start()
         fut = asyncio.run_coroutine_threadsafe(start_server(settings), self.loop)
-        self.server, self.port = fut.result(timeout=30)
+        self.running = fut.result(timeout=30)
+        self.port = self.running.port
 
-    def stop(self):
-        asyncio.run_coroutine_threadsafe(self.server.stop(grace=1), self.loop).result(timeout=30)
+    def stop(self, grace_s=1.0):
+        stopping = self.running.stop(grace_s=grace_s)
+        asyncio.run_coroutine_threadsafe(stopping, self.loop).result(timeout=30)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=10)
 
@@ -305,6 +307,28 @@ def test_identical_requests_share_one_job_until_the_last_client_leaves(busy_serv
         second.CancelJob(pb.CancelJobRequest(job_id=accepted.job_id), timeout=5)
         thread.join(timeout=10)
         assert errors and errors[0][1].code() == grpc.StatusCode.CANCELLED
+
+
+def test_shutdown_cancels_running_jobs_and_leaves_nothing(busy_server, media_root, tmp_path):
+    srv = ServerThread(
+        ServerSettings(port=0, media_roots=(str(media_root),), data_dir=str(tmp_path))
+    )
+    with grpc.insecure_channel(f"127.0.0.1:{srv.port}") as channel:
+        client = pb_grpc.ScoringServiceStub(channel)
+        events, errors, thread = _start_scoring(client)  # long.mp4, made by busy_server
+        assert _wait_for(lambda: len(events) >= 3)
+        job_id = events[0][1].accepted.job_id
+        asked = time.monotonic()
+        srv.stop(grace_s=0.2)
+        stopped_in = time.monotonic() - asked
+        thread.join(timeout=10)
+    assert errors and errors[0][1].code() in (
+        grpc.StatusCode.CANCELLED,
+        grpc.StatusCode.UNAVAILABLE,
+    )
+    assert srv.running.service.jobs.get(job_id).state == "cancelled"
+    assert stopped_in < 5 and not thread.is_alive()
+    assert list((tmp_path / "jobs").iterdir()) == []
 
 
 def test_queue_full_is_resource_exhausted_with_a_retry_hint(busy_server):
