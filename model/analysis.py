@@ -9,7 +9,7 @@ music encoder. Both end in the same event-curve recipe.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -21,6 +21,7 @@ from v2m.model.errors import CorruptMediaError, InvalidInputError, NoStreamError
 from v2m.model.media import (
     DEFAULT_ANALYSIS_SIDE,
     MediaInfo,
+    VideoFrame,
     decode_audio,
     iter_video_frames,
     probe,
@@ -108,15 +109,21 @@ def _thumbnail(rgb: np.ndarray) -> np.ndarray:
 
 
 def _analyze_video(
-    path: str,
+    frames: Iterable[VideoFrame],
     info: MediaInfo,
     s: AnalysisSettings,
     encoder: VideoEncoder,
     progress: ProgressFn,
     on_event: EventFn,
+    known_cuts: Sequence[Cut] | None,
 ) -> tuple[np.ndarray, np.ndarray, list[Cut], list]:
     v = info.video
-    detector = CutDetector(frame_rate_hz=v.frame_rate_hz, settings=s.cuts)
+    detector = (
+        None
+        if known_cuts is not None
+        else CutDetector(frame_rate_hz=v.frame_rate_hz, settings=s.cuts)
+    )
+    pending = list(known_cuts or ())
     feats: list[np.ndarray] = []
     times: list[np.ndarray] = []
     batch: list[np.ndarray] = []
@@ -146,11 +153,12 @@ def _analyze_video(
             batch.clear()
             batch_t.clear()
 
-    frames = prefetch(iter_video_frames(path, max_side=s.frame_side_px, info=info))
     for frame in frames:
-        found = detector.push(frame.rgb, frame.time_s)
-        for cut in found:
-            on_event("cut", cut)
+        if detector is not None:
+            for cut in detector.push(frame.rgb, frame.time_s):
+                on_event("cut", cut)
+        while pending and pending[0].time_s <= frame.time_s + half_frame:
+            on_event("cut", pending.pop(0))
         if step is None or frame.time_s + half_frame >= next_tick:
             if step is not None:
                 next_tick = (np.floor(frame.time_s / step + 0.5) + 1) * step
@@ -164,7 +172,10 @@ def _analyze_video(
         if frame.index % 8 == 0:
             progress(min(frame.time_s / duration, 1.0), "analysing video")
     flush()
-    return np.concatenate(feats), np.concatenate(times), detector.finish(), thumbs
+    if not feats:
+        raise CorruptMediaError(f"{info.path!r}: no video frames to analyse")
+    cuts = detector.finish() if detector is not None else list(known_cuts)
+    return np.concatenate(feats), np.concatenate(times), cuts, thumbs
 
 
 def analyze(
@@ -199,20 +210,60 @@ def analyze(
         )
     if entry.modality == "music" and not info.has_audio:
         raise NoStreamError(f"encoder {name!r} reads music, but {path!r} has no audio stream")
+    if entry.modality == "video":
+        frames = prefetch(iter_video_frames(path, max_side=s.frame_side_px, info=info))
+        return analyze_frames(frames, media=info, settings=s, progress=progress, on_event=on_event)
     encoder = create_encoder(name, weights_dir=s.weights_dir)
-    cuts: list[Cut] = []
-    thumbs: list = []
-    frame_rate = info.video.frame_rate_hz if info.video else None
-    if isinstance(encoder, VideoEncoder):
-        features, times, cuts, thumbs = _analyze_video(
-            path, info, s, encoder, progress, on_event or (lambda kind, data: None)
-        )
-    else:
-        assert isinstance(encoder, MusicEncoder)
-        progress(0.0, "decoding audio")
-        audio = decode_audio(path, sample_rate_hz=encoder.sample_rate_hz, info=info)
-        progress(0.3, "encoding music")
-        features, times = encoder.encode(audio)
+    assert isinstance(encoder, MusicEncoder)
+    progress(0.0, "decoding audio")
+    audio = decode_audio(path, sample_rate_hz=encoder.sample_rate_hz, info=info)
+    progress(0.3, "encoding music")
+    features, times = encoder.encode(audio)
+    return _finish(info, "music", name, features, times, [], [], s, progress)
+
+
+def analyze_frames(
+    frames: Iterable[VideoFrame],
+    *,
+    media: MediaInfo,
+    settings: AnalysisSettings | None = None,
+    progress: ProgressFn | None = None,
+    on_event: EventFn | None = None,
+    cuts: Sequence[Cut] | None = None,
+) -> Analysis:
+    """Analyse a stream of video frames (``media`` describes them: rate, duration, size).
+
+    The door for pictures that are not one file: a conformed timeline selection, say. Frames
+    must share one size and come in time order. ``cuts``, when known (a timeline's edit
+    points), replace cut detection.
+    """
+    s = settings or AnalysisSettings()
+    progress = progress or (lambda fraction, stage: None)
+    name = s.encoder or "pixels"
+    entry = encoder_entry(name)
+    if entry.modality != "video":
+        raise InvalidInputError(f"encoder {name!r} reads music; frames need a video encoder")
+    encoder = create_encoder(name, weights_dir=s.weights_dir)
+    assert isinstance(encoder, VideoEncoder)
+    features, times, found, thumbs = _analyze_video(
+        frames, media, s, encoder, progress, on_event or (lambda kind, data: None), cuts
+    )
+    return _finish(media, "video", name, features, times, found, thumbs, s, progress)
+
+
+def _finish(
+    info: MediaInfo,
+    modality: str,
+    name: str,
+    features: np.ndarray,
+    times: np.ndarray,
+    cuts: list[Cut],
+    thumbs: list,
+    s: AnalysisSettings,
+    progress: ProgressFn,
+) -> Analysis:
+    """Features → event curves, peaks and the Analysis record (both modalities)."""
+    path = info.path
     if len(features) < 2:
         raise CorruptMediaError(
             f"{path!r} is too short to analyse: {len(features)} feature frame(s) "
@@ -226,7 +277,7 @@ def analyze(
         kernel_size=s.kernel_size,
         start_s=0.0,
         duration_s=max(info.duration_s, float(times[-1])),
-        source=f"{entry.modality}:{name}",
+        source=f"{modality}:{name}",
     )
     peaks = C.pick_peaks(
         curve_set.raw, curve_set.raw_times_s, min_spacing_s=s.min_peak_spacing_s, min_height=1.0
@@ -234,13 +285,13 @@ def analyze(
     progress(1.0, "done")
     return Analysis(
         media=info,
-        modality=entry.modality,
+        modality=modality,
         encoder=name,
         feature_times_s=times,
         curves=curve_set,
         peaks_s=curve_set.raw_times_s[peaks],
         cuts=tuple(cuts),
-        frame_rate_hz=frame_rate,
+        frame_rate_hz=info.video.frame_rate_hz if info.video else None,
         thumbnails=tuple(thumbs),
         settings=s,
     )

@@ -286,6 +286,8 @@ def iter_video_frames(
     max_side: int = DEFAULT_ANALYSIS_SIDE,
     rate_hz: float | None = None,
     info: MediaInfo | None = None,
+    start_s: float = 0.0,
+    end_s: float | None = None,
 ) -> Iterator[VideoFrame]:
     """Decode the first video stream as small upright RGB frames, in presentation order.
 
@@ -295,6 +297,8 @@ def iter_video_frames(
         rate_hz: keep only the frame nearest each tick of a ``rate_hz`` grid (frames between
             ticks are decoded, as codecs require, but not converted). ``None`` keeps every frame.
         info: a :func:`probe` result for ``path``, to skip probing twice.
+        start_s, end_s: decode only the frames showing in this range of the media clock (the
+            frame on screen at ``start_s`` first; a seek, not a decode from the start).
 
     Yields:
         :class:`VideoFrame` with ``rgb`` uint8[h, w, 3] and ``time_s`` on the media clock.
@@ -319,26 +323,40 @@ def iter_video_frames(
     next_tick = 0.0
     index = -1
     last_time = None
+    ranged = start_s > 0 or end_s is not None
+    half_frame_s = 0.5 / v.frame_rate_hz
     with _open(path) as container:
         stream = container.streams[v.index]
         stream.thread_type = "AUTO"
+        if start_s > 0:
+            target = int((start_s + info.origin_s) / stream.time_base)
+            container.seek(target, stream=stream, backward=True)
         try:
+            held = None  # the frame on screen at start_s (last one before it)
             for frame in container.decode(stream):
                 if frame.pts is None:
                     continue
                 index += 1
                 time_s = float(frame.pts * frame.time_base) - info.origin_s
+                if ranged:
+                    if end_s is not None and time_s >= end_s - half_frame_s:
+                        break
+                    if time_s < start_s - half_frame_s:
+                        held = (index, time_s, frame)
+                        continue
+                    if held is not None and time_s > start_s + half_frame_s:
+                        # start_s falls between frames: the earlier one is on screen.
+                        yield _video_frame(held[2], held[0], held[1], coded_w, coded_h, turns)
+                    held = None
                 if rate_hz is not None:
                     if time_s + 0.5 / v.frame_rate_hz < next_tick:
                         continue
                     next_tick = (math.floor(time_s * rate_hz + 0.5) + 1) / rate_hz
-                rgb = frame.to_ndarray(
-                    width=coded_w, height=coded_h, format="rgb24", interpolation=_INTERPOLATION
-                )
-                if turns:
-                    rgb = np.ascontiguousarray(np.rot90(rgb, k=turns))
                 last_time = time_s
-                yield VideoFrame(index=index, time_s=time_s, rgb=rgb)
+                yield _video_frame(frame, index, time_s, coded_w, coded_h, turns)
+            if held is not None:  # start_s lies after the last frame: it stays on screen
+                last_time = held[1]
+                yield _video_frame(held[2], held[0], held[1], coded_w, coded_h, turns)
         except av.error.FFmpegError as exc:
             raise CorruptMediaError(
                 f"{str(path)!r}: video decoding failed after {index + 1} frames "
@@ -346,6 +364,8 @@ def iter_video_frames(
             ) from exc
     if last_time is None:
         raise CorruptMediaError(f"{str(path)!r}: the video stream holds no decodable frames")
+    if ranged:
+        return
     declared = info.duration_s
     frame_s = 1.0 / v.frame_rate_hz
     if last_time + frame_s < 0.9 * declared - _TRUNCATION_SLACK_S:
@@ -353,6 +373,13 @@ def iter_video_frames(
             f"{str(path)!r} is truncated: video frames end at {last_time:.2f} s but the file "
             f"declares {declared:.2f} s"
         )
+
+
+def _video_frame(frame, index: int, time_s: float, width: int, height: int, turns: int):
+    rgb = frame.to_ndarray(width=width, height=height, format="rgb24", interpolation=_INTERPOLATION)
+    if turns:
+        rgb = np.ascontiguousarray(np.rot90(rgb, k=turns))
+    return VideoFrame(index=index, time_s=time_s, rgb=rgb)
 
 
 def decode_audio(
