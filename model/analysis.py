@@ -118,12 +118,13 @@ def _analyze_video(
     known_cuts: Sequence[Cut] | None,
 ) -> tuple[np.ndarray, np.ndarray, list[Cut], list]:
     v = info.video
-    detector = (
-        None
-        if known_cuts is not None
-        else CutDetector(frame_rate_hz=v.frame_rate_hz, settings=s.cuts)
-    )
-    pending = list(known_cuts or ())
+    detector = CutDetector(frame_rate_hz=v.frame_rate_hz, settings=s.cuts)
+    known = sorted(known_cuts or (), key=lambda c: c.time_s)
+    pending = list(known)
+
+    def is_known(cut: Cut) -> bool:
+        return any(abs(cut.time_s - k.time_s) <= 1.5 / v.frame_rate_hz for k in known)
+
     feats: list[np.ndarray] = []
     times: list[np.ndarray] = []
     batch: list[np.ndarray] = []
@@ -154,8 +155,8 @@ def _analyze_video(
             batch_t.clear()
 
     for frame in frames:
-        if detector is not None:
-            for cut in detector.push(frame.rgb, frame.time_s):
+        for cut in detector.push(frame.rgb, frame.time_s):
+            if not is_known(cut):
                 on_event("cut", cut)
         while pending and pending[0].time_s <= frame.time_s + half_frame:
             on_event("cut", pending.pop(0))
@@ -174,7 +175,8 @@ def _analyze_video(
     flush()
     if not feats:
         raise CorruptMediaError(f"{info.path!r}: no video frames to analyse")
-    cuts = detector.finish() if detector is not None else list(known_cuts)
+    found = [c for c in detector.finish() if not is_known(c)]
+    cuts = sorted([*known, *found], key=lambda c: c.time_s)
     return np.concatenate(feats), np.concatenate(times), cuts, thumbs
 
 
@@ -234,8 +236,8 @@ def analyze_frames(
     """Analyse a stream of video frames (``media`` describes them: rate, duration, size).
 
     The door for pictures that are not one file: a conformed timeline selection, say. Frames
-    must share one size and come in time order. ``cuts``, when known (a timeline's edit
-    points), replace cut detection.
+    must share one size and come in time order. ``cuts`` known beforehand (a timeline's edit
+    points) are reported exactly; detection still finds the cuts inside the clips.
     """
     s = settings or AnalysisSettings()
     progress = progress or (lambda fraction, stage: None)
