@@ -118,6 +118,15 @@ class LoadedTimeline:
         return float(self.rate)
 
     @property
+    def item_rate(self) -> float:
+        """The rate value the file's own items carry (29.97 where ``rate`` is 30000/1001):
+        items added to the timeline use it, as some writers demand one rate throughout."""
+        for item in self.timeline.find_children(descended_from_type=otio.core.Item):
+            if not isinstance(item, otio.schema.Gap):
+                return item.trimmed_range().duration.rate
+        return self.rate_hz
+
+    @property
     def duration_frames(self) -> int:
         return self.frame(self.timeline.tracks.duration().to_seconds())
 
