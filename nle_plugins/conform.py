@@ -79,9 +79,10 @@ def plan_conform(
     start_s: float,
     end_s: float,
     search_paths: Sequence[str | os.PathLike] = (),
+    media_check: Callable[[Path], object] | None = None,
 ) -> Conform:
     """Segments of the selection and the source file of each; MissingMediaError lists every
-    file that cannot be found."""
+    file that cannot be found. ``media_check(path)`` may refuse a found file by raising."""
     segments = tuple(visible_segments(tl, start_s=start_s, end_s=end_s))
     if not segments:
         raise SelectionError(f"selection {start_s:.3f} .. {end_s:.3f} s shows nothing")
@@ -95,6 +96,8 @@ def plan_conform(
         url = getattr(seg.clip.media_reference, "target_url", None)
         found = url and media_path(url, timeline_dir=timeline_dir, search_paths=roots)
         if found:
+            if media_check is not None:
+                media_check(found)
             media[id(seg.clip)] = found
         else:
             missing.setdefault(url or f"(clip {seg.clip.name!r} has no media reference)", "")
@@ -205,12 +208,15 @@ def analyze_selection(
     end_s: float,
     search_paths: Sequence[str | os.PathLike] = (),
     settings: AnalysisSettings | None = None,
+    media_check: Callable[[Path], object] | None = None,
     progress: Callable[[float, str], None] | None = None,
     on_event: Callable[[str, object], None] | None = None,
 ) -> Analysis:
     """The selection's Analysis: curves from its conformed frames, cuts from its edit points
     (exact, confidence 1), on a clock that starts at the in point."""
-    conform = plan_conform(tl, start_s=start_s, end_s=end_s, search_paths=search_paths)
+    conform = plan_conform(
+        tl, start_s=start_s, end_s=end_s, search_paths=search_paths, media_check=media_check
+    )
     s = settings or AnalysisSettings()
     cuts = [
         Cut(time_s=p.time_s - start_s, confidence=1.0)

@@ -2,6 +2,7 @@
 
 v2m score VIDEO [--prompt TEXT] [--in S --out S] [--seed N] [--backend composer] -o OUTDIR
 v2m curve MEDIA [--encoder NAME] [--rate HZ] [--json FILE] [--plot FILE.png]
+v2m timeline cuts|score TIMELINE [--in TC --out TC | --between-markers] ...
 v2m demo [--out DIR]
 v2m encoders | styles
 """
@@ -380,6 +381,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", help="TOML settings file")
     p.set_defaults(run=_serve_command)
 
+    from v2m.server.cli_timeline import add_timeline_commands
+
+    add_timeline_commands(sub)
+
     p = sub.add_parser("styles", help="list the style presets")
     p.set_defaults(run=_styles_command)
 
@@ -390,6 +395,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     from v2m.model.errors import ModelError, WeightsNotFoundError
+    from v2m.nle_plugins.errors import TimelineError
 
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -398,7 +404,7 @@ def main(argv: list[str] | None = None) -> int:
     except WeightsNotFoundError as exc:
         print(f"v2m: missing weights: {exc}", file=sys.stderr)
         return EXIT_FAILED
-    except ModelError as exc:
+    except (ModelError, TimelineError) as exc:
         print(f"v2m: error: {exc}", file=sys.stderr)
         return EXIT_USAGE if isinstance(exc, ValueError) else EXIT_FAILED
     except KeyboardInterrupt:

@@ -13,6 +13,7 @@ from v2m.model.errors import (
     ModelError,
     WeightsNotFoundError,
 )
+from v2m.nle_plugins.errors import MissingMediaError, TimelineError
 
 log = logging.getLogger("v2m.server")
 
@@ -36,6 +37,8 @@ STATUS_TABLE: tuple[tuple[type[BaseException], grpc.StatusCode], ...] = (
     (LimitExceededError, grpc.StatusCode.RESOURCE_EXHAUSTED),
     (InvalidInputError, grpc.StatusCode.INVALID_ARGUMENT),
     (ModelError, grpc.StatusCode.INVALID_ARGUMENT),
+    (MissingMediaError, grpc.StatusCode.NOT_FOUND),
+    (TimelineError, grpc.StatusCode.INVALID_ARGUMENT),
 )
 
 

@@ -103,7 +103,10 @@ def _media_path(settings: ServerSettings, media: pb.MediaRef) -> str:
         path = find_upload(Path(settings.data_dir).resolve() / "uploads", media.upload_id)
     else:
         raise InvalidInputError("request names no media (set media.path or media.upload_id)")
-    _check_limits(settings, str(path))
+    from v2m.nle_plugins.score_timeline import is_timeline
+
+    if not is_timeline(path):  # a timeline's sources are checked as they are conformed
+        _check_limits(settings, str(path))
     return str(path)
 
 
@@ -298,6 +301,7 @@ class ScoringService(pb_grpc.ScoringServiceServicer):
         """Compute one Score job, publishing its events to the job's log (clients follow it)."""
         from v2m.model.outputs import write_outputs
         from v2m.model.pipeline import score
+        from v2m.nle_plugins.score_timeline import is_timeline
 
         job.publish(pb.ScoreEvent(accepted=pb.JobAccepted(job_id=job.job_id)))
         stream = _Stream(asyncio.get_running_loop(), cancelled=job.cancel)
@@ -308,7 +312,7 @@ class ScoringService(pb_grpc.ScoringServiceServicer):
             stream.emit(pb.ScoreEvent(progress=pb.Progress(stage=stage, fraction=fraction)))
 
         def work() -> None:
-            scored = score(
+            scored = (self._score_timeline if is_timeline(path) else score)(
                 path,
                 prompt=request.prompt or None,
                 style=request.style or None,
@@ -384,6 +388,30 @@ class ScoringService(pb_grpc.ScoringServiceServicer):
                 self.jobs.finished(job, "cancelled")
             _remove_partial(self.data_dir, job.job_id)
             job.close_log()
+
+    def _score_timeline(self, path: str, *, in_s, out_s, duck_dialogue, **options):
+        """Score a timeline file's selection (``in_s`` / ``out_s`` in timeline seconds); its
+        source media must lie inside the media roots too."""
+        from v2m.nle_plugins.score_timeline import score_selection
+        from v2m.nle_plugins.timeline import load_timeline, selection
+
+        tl = load_timeline(path)
+        start, end = selection(tl)
+        start, end = in_s or start, out_s or end
+        if end - start > self.settings.max_media_duration_s:
+            raise LimitExceededError(
+                f"selection is {end - start:.1f} s long; this server accepts at most "
+                f"{self.settings.max_media_duration_s:.0f} s"
+            )
+        roots = self.settings.roots
+        return score_selection(
+            tl,
+            start_s=start,
+            end_s=end,
+            search_paths=roots,
+            media_check=lambda p: resolve_media_path(str(p), roots),
+            **options,
+        )
 
     async def _follow(self, job: Job, context, *, joined: bool = False):
         """Replay a job's log from the start, then follow it live; end as the job ended."""

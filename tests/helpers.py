@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import os
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -106,3 +108,24 @@ def dancing_frames(*, beat_s: float, duration_s: float, fps: int = 30, phase_s: 
         cv2.circle(img, (int(x), 90), 28, (250, 250, 250), -1)
         cv2.rectangle(img, (int(x) - 10, 118), (int(x) + 10, 170), (240, 200, 60), -1)
         yield img
+
+
+class ServerThread:
+    """A real gRPC server (``v2m.server.app.start_server``) on its own event loop in a
+    background thread."""
+
+    def __init__(self, settings):
+        from v2m.server.app import start_server
+
+        self.loop = asyncio.new_event_loop()
+        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
+        self.thread.start()
+        fut = asyncio.run_coroutine_threadsafe(start_server(settings), self.loop)
+        self.running = fut.result(timeout=30)
+        self.port = self.running.port
+
+    def stop(self, grace_s=1.0):
+        stopping = self.running.stop(grace_s=grace_s)
+        asyncio.run_coroutine_threadsafe(stopping, self.loop).result(timeout=30)
+        self.loop.call_soon_threadsafe(self.loop.stop)
+        self.thread.join(timeout=10)

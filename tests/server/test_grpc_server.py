@@ -1,6 +1,5 @@
 """A real gRPC server on 127.0.0.1 port 0, called through the generated stubs."""
 
-import asyncio
 import threading
 import time
 from pathlib import Path
@@ -11,30 +10,12 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
+from tests.helpers import ServerThread
 from v2m.model.pipeline import score
 from v2m.model.sample_clip import ClipSpec, render_clip
-from v2m.server.app import start_server
 from v2m.server.settings import ServerSettings
 from v2m.v1 import scoring_pb2 as pb
 from v2m.v1 import scoring_pb2_grpc as pb_grpc
-
-
-class ServerThread:
-    """Runs the aio server on its own event loop in a background thread."""
-
-    def __init__(self, settings: ServerSettings):
-        self.loop = asyncio.new_event_loop()
-        self.thread = threading.Thread(target=self.loop.run_forever, daemon=True)
-        self.thread.start()
-        fut = asyncio.run_coroutine_threadsafe(start_server(settings), self.loop)
-        self.running = fut.result(timeout=30)
-        self.port = self.running.port
-
-    def stop(self, grace_s=1.0):
-        stopping = self.running.stop(grace_s=grace_s)
-        asyncio.run_coroutine_threadsafe(stopping, self.loop).result(timeout=30)
-        self.loop.call_soon_threadsafe(self.loop.stop)
-        self.thread.join(timeout=10)
 
 
 @pytest.fixture(scope="module")
