@@ -210,6 +210,15 @@ def _serve_command(args: argparse.Namespace) -> int:
         tls_key=args.tls_key,
     )
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    watcher = None
+    if args.watch:
+        import threading
+
+        from v2m.server.watch import WatchFolder
+
+        watcher = WatchFolder(args.watch[0], args.watch[1], polling=args.polling)
+        threading.Thread(target=watcher.run, name="v2m-watch", daemon=True).start()
+        print(f"v2m watching {watcher.in_dir} -> {watcher.out_dir}")
     print(
         f"v2m serving on {settings.host}:{settings.port} "
         f"(media roots: {', '.join(str(r) for r in settings.roots)}); Ctrl-C stops"
@@ -218,6 +227,35 @@ def _serve_command(args: argparse.Namespace) -> int:
         asyncio.run(serve(settings))
     except KeyboardInterrupt:
         pass
+    finally:
+        if watcher is not None:
+            watcher.stop()
+    return 0
+
+
+def _watch_command(args: argparse.Namespace) -> int:
+    import logging
+
+    from v2m.server.watch import WatchFolder
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    watcher = WatchFolder(
+        args.input,
+        args.output,
+        stable_s=args.stable_s,
+        poll_s=args.poll_s,
+        polling=args.polling,
+        preview=not args.no_preview,
+        on_done=lambda name, state: print(f"{state}: {name}", flush=True),
+    )
+    if args.once:
+        watcher.scan_once()
+        return 0
+    print(f"v2m watching {watcher.in_dir} -> {watcher.out_dir}; Ctrl-C stops", flush=True)
+    try:
+        watcher.run()
+    except KeyboardInterrupt:
+        watcher.stop()
     return 0
 
 
@@ -379,7 +417,33 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--tls-cert", help="TLS certificate (PEM)")
     p.add_argument("--tls-key", help="TLS private key (PEM)")
     p.add_argument("--config", help="TOML settings file")
+    p.add_argument(
+        "--watch", nargs=2, metavar=("IN", "OUT"), help="also run a watch folder (v2m watch)"
+    )
+    p.add_argument("--polling", action="store_true", help="watch by polling (network shares)")
     p.set_defaults(run=_serve_command)
+
+    p = sub.add_parser(
+        "watch",
+        help="score every video or timeline that lands in a folder",
+        description="Score each new video or timeline in IN once it has stopped changing, into "
+        "OUT/NAME/ (atomically). Sidecars: NAME.prompt.txt, NAME.v2m.toml ([score] prompt, "
+        "style, seed, bpm, key, meter, stems, in, out). Failures: OUT/failed/NAME.txt. A "
+        "journal in OUT makes restarts neither lose nor repeat work.",
+    )
+    p.add_argument("input", help="folder to watch (never modified)")
+    p.add_argument("output", help="folder for results")
+    p.add_argument(
+        "--stable-s",
+        type=float,
+        default=2.0,
+        help="seconds a file must stay unchanged before it is taken (default 2)",
+    )
+    p.add_argument("--poll-s", type=float, default=1.0, help="full rescan period (default 1 s)")
+    p.add_argument("--polling", action="store_true", help="polling observer (network shares)")
+    p.add_argument("--no-preview", action="store_true", help="skip preview.mp4 for videos")
+    p.add_argument("--once", action="store_true", help="handle what is there now, then exit")
+    p.set_defaults(run=_watch_command)
 
     from v2m.server.cli_timeline import add_timeline_commands
 

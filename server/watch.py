@@ -1,0 +1,305 @@
+"""Watch folder: score every video or timeline that lands in a folder.
+
+``v2m watch IN OUT`` (or ``v2m serve --watch IN OUT``) takes each new file in ``IN`` once its
+size and modification time have stayed the same for ``stable_s`` (a copy still being written is
+left alone), scores it and writes the results to ``OUT/NAME/`` — built in a hidden
+``OUT/.NAME.partial/`` and renamed into place, so a result folder is always complete. Inputs are
+only ever read. Optional sidecars beside an input: ``NAME.prompt.txt`` (the prompt) and
+``NAME.v2m.toml`` (a ``[score]`` table: prompt, style, seed, bpm, key, meter, stems, in, out).
+
+A journal (``OUT/.v2m-journal.jsonl``, one JSON line per event, flushed and synced) makes a
+crash or restart neither lose nor repeat work: a file whose result folder exists (or whose
+failure is reported) is done; a file that was started but not finished is redone from scratch.
+Failures go to ``OUT/failed/NAME.txt`` with a readable reason. Events from ``watchdog`` wake the
+scanner early; ``polling=True`` uses its polling observer (network shares, where no file events
+arrive); a full scan every ``poll_s`` is the ground truth either way.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import shutil
+import threading
+import time
+import tomllib
+import traceback
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+log = logging.getLogger("v2m.watch")
+
+VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".mxf", ".mts", ".gif")
+JOURNAL = ".v2m-journal.jsonl"
+_SCORE_KEYS = ("prompt", "style", "seed", "bpm", "key", "meter", "stems", "in", "out")
+
+
+@dataclass(frozen=True)
+class Input:
+    """A file seen in the watch folder and its identity (name, size, mtime)."""
+
+    path: Path
+    size: int
+    mtime_ns: int
+
+    @property
+    def key(self) -> str:
+        return f"{self.path.name}|{self.size}|{self.mtime_ns}"
+
+
+class Journal:
+    """Append-only record of what was started, done and failed, replayed at start."""
+
+    def __init__(self, path: Path):
+        self.path = path
+        self.last: dict[str, dict] = {}
+        """Input key → its latest entry (``state``: started, done or failed; ``output``)."""
+        if path.exists():
+            for line in path.read_text(encoding="utf-8").splitlines():
+                try:
+                    entry = json.loads(line)
+                except json.JSONDecodeError:  # a line cut short by a crash
+                    continue
+                self.last[entry["key"]] = entry
+
+    def state(self, key: str) -> str | None:
+        return self.last.get(key, {}).get("state")
+
+    def record(self, key: str, state: str, **extra) -> None:
+        entry = {"key": key, "state": state, "at": time.time(), **extra}
+        self.last[key] = entry
+        line = json.dumps(entry)
+        with open(self.path, "a", encoding="utf-8") as f:
+            f.write(line + "\n")
+            f.flush()
+            os.fsync(f.fileno())
+
+
+def is_input(path: Path) -> bool:
+    """Videos and timelines; never sidecars, hidden or partial files."""
+    from v2m.nle_plugins.score_timeline import is_timeline
+
+    name = path.name
+    if name.startswith(".") or name.endswith((".prompt.txt", ".v2m.toml", ".partial")):
+        return False
+    return path.suffix.lower() in VIDEO_SUFFIXES or is_timeline(path)
+
+
+def sidecar_options(path: Path) -> dict:
+    """Scoring options from ``NAME.v2m.toml`` and ``NAME.prompt.txt`` beside ``path``."""
+    from v2m.model.errors import InvalidInputError
+
+    options: dict = {}
+    toml = path.with_name(path.stem + ".v2m.toml")
+    if toml.is_file():
+        try:
+            table = tomllib.loads(toml.read_text(encoding="utf-8")).get("score", {})
+        except tomllib.TOMLDecodeError as exc:
+            raise InvalidInputError(f"{toml.name}: not valid TOML ({exc})") from exc
+        unknown = sorted(set(table) - set(_SCORE_KEYS))
+        if unknown:
+            raise InvalidInputError(
+                f"{toml.name}: unknown [score] keys {unknown}; valid: {list(_SCORE_KEYS)}"
+            )
+        options.update(table)
+    prompt = path.with_name(path.stem + ".prompt.txt")
+    if prompt.is_file():
+        options["prompt"] = prompt.read_text(encoding="utf-8").strip()
+    return options
+
+
+def score_input(path: Path, out_dir: Path, options: dict, *, preview: bool) -> None:
+    """Score one input into ``out_dir`` (a fresh folder): music files, and for a timeline the
+    timeline with the score added."""
+    from v2m.model.outputs import write_outputs
+    from v2m.model.styles import parse_stems
+    from v2m.nle_plugins.score_timeline import is_timeline
+
+    opts = dict(options)
+    in_s, out_s = opts.pop("in", None), opts.pop("out", None)
+    if isinstance(opts.get("stems"), str):
+        opts["stems"] = parse_stems(opts["stems"])
+    elif opts.get("stems"):
+        opts["stems"] = tuple(opts["stems"])
+    if is_timeline(path):
+        from v2m.nle_plugins.score_timeline import score_selection
+        from v2m.nle_plugins.timeline import load_timeline, selection
+        from v2m.nle_plugins.writeback import add_score, save_scored
+
+        tl = load_timeline(path)
+        start, end = selection(
+            tl,
+            in_point=None if in_s is None else str(in_s),
+            out_point=None if out_s is None else str(out_s),
+        )
+        job = score_selection(tl, start_s=start, end_s=end, search_paths=[path.parent], **opts)
+        paths = write_outputs(job, out_dir, preview=False)
+        scored = add_score(
+            tl,
+            start_s=start,
+            duration_s=job.request.duration_s,
+            audio={"mix": paths["mix"]},
+            hits=job.result.hit_report,
+        )
+        save_scored(scored, tl, out_dir)
+        return
+    from v2m.model.pipeline import score
+
+    job = score(path, in_s=in_s, out_s=out_s, **opts)
+    write_outputs(job, out_dir, preview=preview)
+
+
+class WatchFolder:
+    """Scores what lands in ``in_dir`` into ``out_dir``; ``run`` until ``stop`` is called."""
+
+    def __init__(
+        self,
+        in_dir: str | os.PathLike,
+        out_dir: str | os.PathLike,
+        *,
+        stable_s: float = 2.0,
+        poll_s: float = 1.0,
+        polling: bool = False,
+        preview: bool = True,
+        on_done: Callable[[str, str], None] | None = None,
+    ):
+        self.in_dir = Path(in_dir).resolve()
+        self.out_dir = Path(out_dir).resolve()
+        if not self.in_dir.is_dir():
+            from v2m.model.errors import InvalidInputError
+
+            raise InvalidInputError(f"watch folder {str(self.in_dir)!r} is not a directory")
+        if self.out_dir == self.in_dir or self.out_dir.is_relative_to(self.in_dir):
+            from v2m.model.errors import InvalidInputError
+
+            raise InvalidInputError("the output folder must not lie inside the watch folder")
+        (self.out_dir / "failed").mkdir(parents=True, exist_ok=True)
+        self.stable_s, self.poll_s, self.polling, self.preview = stable_s, poll_s, polling, preview
+        self.on_done = on_done or (lambda name, state: None)
+        self.journal = Journal(self.out_dir / JOURNAL)
+        self._seen: dict[Path, tuple[int, int, float]] = {}
+        self._stop = threading.Event()
+        self._wake = threading.Event()
+        self._clean_partials()
+
+    def _clean_partials(self) -> None:
+        """Half-written results of a crashed run: removed (their inputs are redone)."""
+        for partial in self.out_dir.glob(".*.partial"):
+            shutil.rmtree(partial, ignore_errors=True)
+
+    def stop(self) -> None:
+        self._stop.set()
+        self._wake.set()
+
+    def run(self) -> None:
+        observer = self._observe()
+        try:
+            while not self._stop.is_set():
+                self.scan_once()
+                self._wake.wait(self.poll_s)
+                self._wake.clear()
+        finally:
+            if observer is not None:
+                observer.stop()
+                observer.join(timeout=5)
+
+    def _observe(self):
+        try:
+            from watchdog.events import FileSystemEventHandler
+            from watchdog.observers import Observer
+            from watchdog.observers.polling import PollingObserver
+        except ImportError:  # the periodic scan still works
+            return None
+        wake = self._wake
+
+        class Wake(FileSystemEventHandler):
+            def on_any_event(self, event):
+                wake.set()
+
+        observer = (PollingObserver if self.polling else Observer)()
+        observer.schedule(Wake(), str(self.in_dir), recursive=False)
+        observer.start()
+        return observer
+
+    def scan_once(self) -> int:
+        """Score every stable, not yet handled input once; returns how many were handled."""
+        handled = 0
+        now = time.monotonic()
+        for path in sorted(self.in_dir.iterdir()):
+            if self._stop.is_set():
+                break
+            if not path.is_file() or not is_input(path):
+                continue
+            stat = path.stat()
+            item = Input(path, stat.st_size, stat.st_mtime_ns)
+            if not self._stable(item, now):
+                continue
+            if self.journal.state(item.key) in ("done", "failed"):
+                continue
+            self.handle(item)
+            handled += 1
+        return handled
+
+    def _stable(self, item: Input, now: float) -> bool:
+        """Unchanged for ``stable_s``: seen with this size and mtime that long ago, or last
+        modified that long ago (files already there when the watch starts)."""
+        if time.time() - item.mtime_ns / 1e9 >= self.stable_s:
+            return True
+        previous = self._seen.get(item.path)
+        if previous is None or previous[:2] != (item.size, item.mtime_ns):
+            self._seen[item.path] = (item.size, item.mtime_ns, now)
+            return False
+        return now - previous[2] >= self.stable_s
+
+    def _result_dir(self, item: Input) -> Path:
+        """``OUT/NAME``, or ``OUT/NAME-2``... when another version of NAME was scored before;
+        the same folder again for an input whose run was cut short."""
+        started = self.journal.last.get(item.key, {}).get("output")
+        if started:
+            return Path(started)
+        final, n = self.out_dir / item.path.stem, 1
+        while final.exists():
+            n += 1
+            final = self.out_dir / f"{item.path.stem}-{n}"
+        return final
+
+    def handle(self, item: Input) -> None:
+        """Score one input: result folder renamed into place, or a failure report."""
+        final = self._result_dir(item)
+        if final.exists():  # renamed into place just before a crash could record it
+            self.journal.record(item.key, "done", output=str(final))
+            return
+        self.journal.record(item.key, "started", output=str(final))
+        partial = self.out_dir / f".{final.name}.partial"
+        shutil.rmtree(partial, ignore_errors=True)
+        started = time.perf_counter()
+        try:
+            score_input(item.path, partial, sidecar_options(item.path), preview=self.preview)
+            partial.rename(final)
+        except Exception as exc:  # noqa: BLE001 — every failure is reported, the watch goes on
+            shutil.rmtree(partial, ignore_errors=True)
+            self._report_failure(item, exc)
+            return
+        self.journal.record(item.key, "done", output=str(final))
+        log.info("scored %s in %.1f s -> %s", item.path.name, time.perf_counter() - started, final)
+        self.on_done(item.path.name, "done")
+
+    def _report_failure(self, item: Input, exc: Exception) -> None:
+        report = self.out_dir / "failed" / f"{item.path.name}.txt"
+        text = (
+            f"v2m could not score {item.path.name}\n\n"
+            f"reason: {exc}\n"
+            f"kind: {type(exc).__name__}\n"
+            f"input: {item.path} ({item.size} bytes)\n\n"
+            "Fix the input (or its .prompt.txt / .v2m.toml sidecar) and copy it in again.\n"
+        )
+        if not isinstance(exc, ValueError | FileNotFoundError):
+            text += "\n" + "".join(traceback.format_exception(exc))
+        tmp = report.with_name(f".{report.name}.partial")
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, report)
+        self.journal.record(item.key, "failed", reason=str(exc))
+        log.warning("failed %s: %s", item.path.name, exc)
+        self.on_done(item.path.name, "failed")
