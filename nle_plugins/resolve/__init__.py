@@ -1,0 +1,1 @@
+"""DaVinci Resolve integration: a Scripts-menu script that scores the marked range."""
