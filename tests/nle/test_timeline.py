@@ -217,3 +217,46 @@ def test_drop_frame_aaf_timecode_and_tolerant_edl():
     assert tl.parse_time("05:01:00;02") == pytest.approx(60.06)
     edl = load_timeline(shared_media_path("timelines/ToD_R4_LOCK3.1_030618_Video.edl"))
     assert "ignore_timecode_mismatch" in edl.notes[0] and len(edit_points(edl)) > 300
+
+
+@pytest.mark.parametrize(
+    "rate,start_tc,cut_tc",
+    [
+        (24000 / 1001, "00:59:59:00", "01:00:41:16"),
+        (30000 / 1001, "00:59:59;00", "01:00:41;20"),
+        (60000 / 1001, "00:59:59;00", "01:00:41;40"),
+    ],
+)
+def test_ntsc_rates_are_exact_end_to_end(tmp_path, rate, start_tc, cut_tc):
+    """A cut 42 s of frames in, an hour of timecode in: frames, timecode and a write-back
+    marker agree exactly (drop-frame at 29.97 and 59.94)."""
+    from types import SimpleNamespace
+
+    from v2m.nle_plugins.writeback import add_score, save_scored
+
+    nominal = round(rate)
+    start = otio.opentime.from_timecode(start_tc, rate)
+    cut_frame = otio.opentime.from_timecode(cut_tc, rate).to_frames() - start.to_frames()
+    track = otio.schema.Track(kind=otio.schema.TrackKind.Video)
+    track.extend([_clip("a", 0, cut_frame, rate), _clip("b", 0, 10 * nominal, rate)])
+    timeline = otio.schema.Timeline(global_start_time=start)
+    timeline.tracks.append(track)
+    tl = load_timeline(_save(timeline, tmp_path))
+    assert tl.rate == exact(rate) and tl.timecode(0) == start_tc
+    (point,) = edit_points(tl)
+    assert point.frame == cut_frame and tl.timecode(point.time_s) == cut_tc
+    assert tl.parse_time(cut_tc) == pytest.approx(point.time_s, abs=1e-9)
+    hit = SimpleNamespace(
+        kind="cut", time_s=point.time_s, achieved_s=point.time_s, error_ms=0.0, error_frames=0.0
+    )
+    scored = add_score(
+        tl, start_s=0.0, duration_s=tl.duration_s, audio={"mix": tmp_path / "m.wav"}, hits=[hit]
+    )
+    path, _ = save_scored(scored, tl, tmp_path / "out")
+    back = load_timeline(path)
+    clip = next(c for c in back.timeline.find_clips() if c.name == "v2m mix")
+    assert back.timecode(clip.markers[0].marked_range.start_time.to_seconds()) == cut_tc
+
+
+def exact(rate: float) -> Fraction:
+    return Fraction(round(rate * 1001 / 1000) * 1000, 1001)
