@@ -132,9 +132,7 @@ def _score_local(args, tl, start, end, progress, out: Path):
         seed=args.seed,
     )
     paths = write_outputs(job, out, preview=False)
-    audio = {
-        k.removeprefix("stem:"): v for k, v in paths.items() if k == "mix" or k.startswith("stem:")
-    }
+    audio = _audio_files(paths)
     return audio, list(job.result.hit_report), job.request.duration_s
 
 
@@ -155,9 +153,7 @@ def _score_remote(args, tl, start, end, progress, out: Path):
             want_plot=True,
         )
     paths = remote.write(out)
-    audio = {
-        k.removeprefix("stem:"): v for k, v in paths.items() if k == "mix" or k.startswith("stem:")
-    }
+    audio = _audio_files(paths)
     hits = [
         SimpleNamespace(
             kind=h.kind,
@@ -169,6 +165,13 @@ def _score_remote(args, tl, start, end, progress, out: Path):
         for h in remote.plan.hits
     ]
     return audio, hits, remote.result.duration_s
+
+
+def _audio_files(paths: dict) -> dict:
+    """``{"mix": path, "drums": path, ...}`` from an artifact table (``mix``, ``stem:NAME``)."""
+    return {
+        k.removeprefix("stem:"): v for k, v in paths.items() if k == "mix" or k.startswith("stem:")
+    }
 
 
 def _add_selection_options(p: argparse.ArgumentParser) -> None:

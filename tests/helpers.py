@@ -129,3 +129,15 @@ class ServerThread:
         asyncio.run_coroutine_threadsafe(stopping, self.loop).result(timeout=30)
         self.loop.call_soon_threadsafe(self.loop.stop)
         self.thread.join(timeout=10)
+
+
+def wait_for(predicate, timeout_s: float = 120.0, *, every_s: float = 0.02) -> bool:
+    """Poll ``predicate`` until it is true (True) or ``timeout_s`` passes (False)."""
+    import time
+
+    end = time.monotonic() + timeout_s
+    while time.monotonic() < end:
+        if predicate():
+            return True
+        time.sleep(every_s)
+    return False

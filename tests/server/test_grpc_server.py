@@ -10,7 +10,7 @@ import pytest
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from tests.helpers import ServerThread
+from tests.helpers import ServerThread, wait_for
 from v2m.model.pipeline import score
 from v2m.model.sample_clip import ClipSpec, render_clip
 from v2m.server.settings import ServerSettings
@@ -227,20 +227,11 @@ def _start_scoring(client, path="long.mp4", seed=1):
     return events, errors, thread
 
 
-def _wait_for(predicate, timeout=120.0):
-    end = time.monotonic() + timeout
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.02)
-    return False
-
-
 def test_cancel_mid_render_frees_the_worker_and_leaves_nothing(busy_server):
     with grpc.insecure_channel(f"127.0.0.1:{busy_server.port}") as channel:
         client = pb_grpc.ScoringServiceStub(channel)
         events, errors, thread = _start_scoring(client)
-        assert _wait_for(
+        assert wait_for(
             lambda: any(
                 e.WhichOneof("event") == "progress" and e.progress.stage.startswith("rendering")
                 for _t, e in events
@@ -278,7 +269,7 @@ def test_identical_requests_share_one_job_until_the_last_client_leaves(busy_serv
         # The only worker is busy and the queue holds nothing more (max_queue=0): the same
         # request can only be answered by joining the running job.
         events, errors, thread = _start_scoring(second, path="long.mp4", seed=3)
-        assert _wait_for(lambda: len(events) >= 2)
+        assert wait_for(lambda: len(events) >= 2)
         assert events[0][1].accepted.job_id == accepted.job_id
         assert events[0][1].accepted.joined and not accepted.joined
         call.cancel()  # the first client leaves; the second still waits for the result
@@ -297,7 +288,7 @@ def test_shutdown_cancels_running_jobs_and_leaves_nothing(busy_server, media_roo
     with grpc.insecure_channel(f"127.0.0.1:{srv.port}") as channel:
         client = pb_grpc.ScoringServiceStub(channel)
         events, errors, thread = _start_scoring(client)  # long.mp4, made by busy_server
-        assert _wait_for(lambda: len(events) >= 3)
+        assert wait_for(lambda: len(events) >= 3)
         job_id = events[0][1].accepted.job_id
         asked = time.monotonic()
         srv.stop(grace_s=0.2)
@@ -316,7 +307,7 @@ def test_queue_full_is_resource_exhausted_with_a_retry_hint(busy_server):
     with grpc.insecure_channel(f"127.0.0.1:{busy_server.port}") as channel:
         client = pb_grpc.ScoringServiceStub(channel)
         events, errors, thread = _start_scoring(client)
-        assert _wait_for(lambda: bool(events))
+        assert wait_for(lambda: bool(events))
         with pytest.raises(grpc.RpcError) as err:
             list(client.Score(pb.ScoreRequest(media=pb.MediaRef(path="clip.mp4")), timeout=30))
         assert err.value.code() == grpc.StatusCode.RESOURCE_EXHAUSTED
@@ -470,9 +461,9 @@ def test_client_cancel_stops_the_job(busy_server):
         job_id = next(call).accepted.job_id
         next(call)  # running
         call.cancel()
-        assert _wait_for(
+        assert wait_for(
             lambda: client.GetJob(pb.GetJobRequest(job_id=job_id), timeout=5).state == "cancelled",
-            timeout=5,
+            timeout_s=5,
         )
         assert list((busy_server.data_dir / "jobs").glob(".*.partial")) == []
 

@@ -8,6 +8,7 @@ import sys
 import time
 from pathlib import Path
 
+from tests.helpers import wait_for
 from v2m.model.sample_clip import ClipSpec, render_clip
 from v2m.server.watch import Journal, WatchFolder, is_input, sidecar_options
 
@@ -35,15 +36,6 @@ def _watch(inbox: Path, out: Path) -> subprocess.Popen:
     )
 
 
-def _wait(predicate, timeout_s: float) -> bool:
-    end = time.monotonic() + timeout_s
-    while time.monotonic() < end:
-        if predicate():
-            return True
-        time.sleep(0.05)
-    return False
-
-
 def test_sigkill_mid_job_then_restart_neither_loses_nor_repeats_work(tmp_path):
     inbox, out = tmp_path / "in", tmp_path / "out"
     inbox.mkdir()
@@ -58,11 +50,11 @@ def test_sigkill_mid_job_then_restart_neither_loses_nor_repeats_work(tmp_path):
     proc = _watch(inbox, out)
     try:
         # Kill it while a job is half written: one result done, the next one in progress.
-        assert _wait(lambda: any(out.glob("clip*")) and any(out.glob(".*.partial")), 120)
+        assert wait_for(lambda: any(out.glob("clip*")) and any(out.glob(".*.partial")), 120)
         proc.send_signal(signal.SIGKILL)
         proc.wait(timeout=10)
         proc = _watch(inbox, out)
-        assert _wait(
+        assert wait_for(
             lambda: (
                 len(list(out.glob("clip*"))) == 4 and (out / "failed" / "broken.mp4.txt").exists()
             ),
