@@ -105,7 +105,7 @@ def _score_command(args: argparse.Namespace) -> int:
     else:
         audio = {"mix": audio["mix"]}
     scored = add_score(tl, start_s=start, duration_s=duration_s, audio=audio, hits=hits)
-    path, note = save_scored(scored, tl, out)
+    path, note = save_scored(scored, tl, args.timeline_out or out)
     if note:
         print(f"note: {note}")
     worst = max((abs(h.error_frames) for h in hits), default=0.0)
@@ -221,6 +221,12 @@ def add_timeline_commands(sub) -> None:
         action="append",
         metavar="DIR",
         help="where to look for moved or relative source media; repeatable",
+    )
+    s.add_argument(
+        "--timeline-out",
+        metavar="FILE",
+        help="where to save the updated timeline; its suffix picks the format (.otio .xml "
+        ".fcpxml .aaf ...; default OUTDIR/NAME.v2m.SUFFIX in the input's format)",
     )
     s.add_argument(
         "--track-per-stem", action="store_true", help="one audio track per stem instead of the mix"

@@ -34,7 +34,10 @@ def edit(tmp_path_factory):
         if name is None:
             track.append(otio.schema.Gap(source_range=rng))
         else:
-            ref = otio.schema.ExternalReference(target_url=f"sources/{name}.mp4")  # relative
+            ref = otio.schema.ExternalReference(  # relative to the timeline's folder
+                target_url=f"sources/{name}.mp4",
+                available_range=TR(RT(0, FPS), RT(round(specs[name].duration_s * FPS), FPS)),
+            )
             track.append(otio.schema.Clip(name=name, media_reference=ref, source_range=rng))
     timeline = otio.schema.Timeline(name="edit")
     timeline.tracks.append(track)

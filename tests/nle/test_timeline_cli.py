@@ -58,3 +58,13 @@ def test_score_writes_music_and_the_timeline_locally_and_through_a_server(edit, 
     np.testing.assert_array_equal(served, mix)
     tl2, clip2 = _scored(remote)
     assert [m.name for m in clip2.markers] == [m.name for m in clip.markers]
+    # Another format on request, one track per stem.
+    xml = tmp_path / "as_premiere.xml"
+    assert (
+        main(
+            [*args, "-o", str(tmp_path / "x"), "-q", "--timeline-out", str(xml), "--track-per-stem"]
+        )
+        == 0
+    )
+    stems = load_timeline(xml).timeline.find_clips()
+    assert len([c for c in stems if c.name.startswith("v2m ")]) >= 3
