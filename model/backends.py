@@ -59,3 +59,4 @@ def create_backend(name: str, **options) -> Backend:
 
 def _load_builtins() -> None:
     from v2m.model import composer  # noqa: F401  (registers "composer")
+    from v2m.model.flow import backend  # noqa: F401  (registers "flow")

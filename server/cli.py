@@ -142,6 +142,7 @@ def _score_command(args: argparse.Namespace) -> int:
             stems=parse_stems(args.stems) if args.stems else None,
             duck_dialogue=args.duck_dialogue,
             progress=progress,
+            backend_options={"checkpoint": args.checkpoint} if args.checkpoint else None,
         )
         paths = write_outputs(job, args.out, preview=not args.no_preview)
     finally:
@@ -259,6 +260,34 @@ def _watch_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _train_command(args: argparse.Namespace) -> int:
+    from v2m.model.flow.config import PRESETS
+    from v2m.model.flow.train import load_examples, train
+
+    progress, close = _progress_bar(not args.quiet)
+    try:
+        config = PRESETS[args.config]
+        examples = load_examples(
+            args.data, config, cache_dir=Path(args.out) / "cache", progress=progress
+        )
+        train(
+            examples,
+            args.out,
+            config=config,
+            steps=args.steps,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            device=args.device,
+            gradient_checkpointing=args.gradient_checkpointing,
+            save_every=args.save_every,
+            progress=progress,
+        )
+    finally:
+        close()
+    print(f"trained {args.steps} steps on {len(examples)} files; checkpoint in {args.out}")
+    return 0
+
+
 def _styles_command(args: argparse.Namespace) -> int:
     from v2m.model.styles import PRESETS
 
@@ -370,6 +399,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--stems", help="stems to play, e.g. 'drums,bass,harmony'")
     p.add_argument("--backend", default="composer", help="scoring backend (default: composer)")
     p.add_argument(
+        "--checkpoint", metavar="DIR", help="model folder for --backend flow (from `v2m train`)"
+    )
+    p.add_argument(
         "--duck-dialogue",
         action="store_true",
         help="lower the music by 10 dB under speech in the video's own sound",
@@ -448,6 +480,25 @@ def build_parser() -> argparse.ArgumentParser:
     from v2m.server.cli_timeline import add_timeline_commands
 
     add_timeline_commands(sub)
+
+    p = sub.add_parser(
+        "train",
+        help="train the flow backend on a folder of music (captions in NAME.txt)",
+        description="Fine-tune the V2M-Zero flow model on music only: each file's latents and "
+        "music event curve are cached, then the rectified-flow loss is minimised with 10%% "
+        "condition dropout. Re-running with the same -o resumes.",
+    )
+    p.add_argument("data", help="folder of audio files (.wav .flac .mp3 ...), NAME.txt captions")
+    p.add_argument("-o", "--out", required=True, metavar="DIR", help="checkpoint folder")
+    p.add_argument("--config", default="tiny", choices=["tiny", "small"], help="model size")
+    p.add_argument("--steps", type=int, default=1000, help="total optimizer steps")
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument("--lr", type=float, default=1e-4, help="AdamW learning rate (default 1e-4)")
+    p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
+    p.add_argument("--gradient-checkpointing", action="store_true")
+    p.add_argument("--save-every", type=int, default=500, help="checkpoint period (steps)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=_train_command)
 
     p = sub.add_parser("styles", help="list the style presets")
     p.set_defaults(run=_styles_command)

@@ -1,0 +1,56 @@
+"""Checkpoints: ``config.json`` + ``model.safetensors`` (+ ``train_state.pt`` to resume)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import torch
+from safetensors.torch import load_file, save_file
+from torch import nn
+
+from v2m.model.errors import WeightsNotFoundError
+from v2m.model.flow.config import FlowConfig
+from v2m.model.flow.dit import CurveDiT
+from v2m.model.flow.text import ByteTextEncoder
+
+
+class FlowModel(nn.Module):
+    """The network and its (trainable) text encoder, saved and loaded together."""
+
+    def __init__(self, config: FlowConfig):
+        super().__init__()
+        self.config = config
+        self.dit = CurveDiT(config)
+        self.text = ByteTextEncoder(config.text_dim)
+
+    def encode_text(self, prompts: list[str]):
+        return self.text(prompts)
+
+
+def save_checkpoint(model: FlowModel, folder: str | Path, *, train_state: dict | None = None):
+    """Write atomically enough for a crash between files to leave the old checkpoint usable:
+    weights under a temporary name, then renamed."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    model.config.save(folder / "config.json")
+    state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    tmp = folder / "model.safetensors.partial"
+    save_file(state, str(tmp))
+    tmp.replace(folder / "model.safetensors")
+    if train_state is not None:
+        tmp = folder / "train_state.pt.partial"
+        torch.save(train_state, tmp)
+        tmp.replace(folder / "train_state.pt")
+
+
+def load_checkpoint(folder: str | Path, *, device: str = "cpu") -> FlowModel:
+    """A FlowModel from ``folder``; WeightsNotFoundError says what to put where."""
+    folder = Path(folder)
+    if not (folder / "config.json").is_file() or not (folder / "model.safetensors").is_file():
+        raise WeightsNotFoundError(
+            f"no flow checkpoint in {str(folder)!r}: it needs config.json and model.safetensors "
+            "(make one with `v2m train DATA -o DIR`)"
+        )
+    model = FlowModel(FlowConfig.load(folder / "config.json"))
+    model.load_state_dict(load_file(str(folder / "model.safetensors")))
+    return model.to(device).eval()
