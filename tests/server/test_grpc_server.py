@@ -30,8 +30,9 @@ def media_root(tmp_path_factory):
 
 
 @pytest.fixture(scope="module")
-def server(media_root):
-    srv = ServerThread(ServerSettings(port=0, media_roots=(str(media_root),)))
+def server(media_root, tmp_path_factory):
+    data = tmp_path_factory.mktemp("server-data")
+    srv = ServerThread(ServerSettings(port=0, media_roots=(str(media_root),), data_dir=str(data)))
     yield srv
     srv.stop()
 
@@ -151,12 +152,16 @@ def test_server_info_backends_and_reflection(stub, media_root):
     assert "v2m.v1.ScoringService" in names and "grpc.health.v1.Health" in names
 
 
-def test_token_is_required_beyond_loopback_and_checked(media_root):
+def test_token_is_required_beyond_loopback_and_checked(media_root, tmp_path):
     from v2m.model.errors import InvalidInputError
 
     with pytest.raises(InvalidInputError, match="token"):
         ServerSettings(host="0.0.0.0", port=0)
-    srv = ServerThread(ServerSettings(port=0, media_roots=(str(media_root),), token="s3cret"))
+    srv = ServerThread(
+        ServerSettings(
+            port=0, media_roots=(str(media_root),), token="s3cret", data_dir=str(tmp_path / "d")
+        )
+    )
     try:
         with grpc.insecure_channel(f"127.0.0.1:{srv.port}") as channel:
             client = pb_grpc.ScoringServiceStub(channel)

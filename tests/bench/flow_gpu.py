@@ -1,0 +1,120 @@
+"""Flow backend on a GPU (issue 6): tiny training speed, and sampling time of a ~1 B model.
+
+    # here: export the toy training set (latents + music curves) made by zero_pair.py's code
+    .venv/bin/python tests/bench/flow_gpu.py export DIR/examples.npz
+    # on the GPU machine (torch only; no audio libraries needed):
+    python3 tests/bench/flow_gpu.py train DIR/examples.npz OUT/ckpt --steps 1500
+    python3 tests/bench/flow_gpu.py time-1b
+
+``time-1b`` builds the ``1b`` preset (Stable Audio Open's latent layout: 64 channels at
+44100/2048 Hz) with random weights in bf16 and times 32 s of music: 96 Euler steps with
+guidance on text and curve (three conditions batched per step). Prints seconds per clip and
+the real-time factor (seconds of music per second of compute).
+"""
+
+from __future__ import annotations
+
+import argparse
+import time
+from pathlib import Path
+
+import numpy as np
+import torch
+
+
+def export(path: Path, *, files: int = 48) -> None:
+    import sys
+    import tempfile
+
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # for tests.bench.zero_pair
+
+    from tests.bench.zero_pair import make_music
+    from v2m.model.flow.config import FlowConfig
+    from v2m.model.flow.train import load_examples
+
+    with tempfile.TemporaryDirectory() as tmp:
+        make_music(Path(tmp), files=files, seed=0)
+        examples = load_examples(tmp, FlowConfig(), cache_dir=Path(tmp) / "cache")
+    np.savez(
+        path,
+        latents=np.stack([e.latent for e in examples]),
+        curves=np.stack([e.curve for e in examples]),
+        captions=np.array([e.caption for e in examples]),
+    )
+
+
+def train_on(path: Path, out: Path, *, steps: int) -> None:
+    from v2m.model.flow.config import FlowConfig
+    from v2m.model.flow.train import Example, train
+
+    data = np.load(path)
+    examples = [
+        Example(lat, cur, str(cap))
+        for lat, cur, cap in zip(data["latents"], data["curves"], data["captions"], strict=True)
+    ]
+    started = time.perf_counter()
+    train(examples, out, config=FlowConfig(), steps=steps, batch_size=16, save_every=steps)
+    if torch.cuda.is_available():
+        torch.cuda.synchronize()
+    seconds = time.perf_counter() - started
+    print(
+        f"tiny training: {steps} steps in {seconds:.1f} s ({steps / seconds:.1f} steps/s) on "
+        f"{torch.cuda.get_device_name() if torch.cuda.is_available() else 'cpu'}"
+    )
+
+
+def time_1b(*, seconds_of_music: float = 32.0, steps: int = 96) -> None:
+    from v2m.model.flow.config import PRESETS
+    from v2m.model.flow.dit import CurveDiT
+    from v2m.model.flow.rectified import euler_sample, guided_velocity
+
+    config = PRESETS["1b"]
+    device = "cuda"
+    torch.manual_seed(0)
+    model = CurveDiT(config).to(device, torch.bfloat16).eval()
+    params = sum(p.numel() for p in model.parameters())
+    frames = round(seconds_of_music * config.latent_rate_hz)
+    curve = torch.randn(1, frames, device=device, dtype=torch.bfloat16)
+    text = torch.randn(1, 64, config.text_dim, device=device, dtype=torch.bfloat16)
+    mask = torch.ones(1, 64, dtype=torch.bool, device=device)
+    noise = torch.randn(1, config.latent_channels, frames, device=device, dtype=torch.bfloat16)
+    velocity = guided_velocity(model, curve, text, mask)
+    with torch.no_grad():
+        euler_sample(velocity, noise, steps=3)  # warm-up
+        torch.cuda.synchronize()
+        runs = []
+        for _ in range(3):
+            started = time.perf_counter()
+            euler_sample(velocity, noise, steps=steps)
+            torch.cuda.synchronize()
+            runs.append(time.perf_counter() - started)
+    best = min(runs)
+    print(
+        f"1b preset: {params / 1e9:.2f} B parameters, {frames} latent frames "
+        f"({seconds_of_music:.0f} s), {steps} steps with CFG (3 conditions): "
+        f"{best:.2f} s per clip (runs {', '.join(f'{r:.2f}' for r in runs)}), "
+        f"real-time factor {seconds_of_music / best:.1f}x on {torch.cuda.get_device_name()}"
+    )
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = parser.add_subparsers(dest="what", required=True)
+    p = sub.add_parser("export")
+    p.add_argument("path")
+    p = sub.add_parser("train")
+    p.add_argument("examples")
+    p.add_argument("out")
+    p.add_argument("--steps", type=int, default=1500)
+    sub.add_parser("time-1b")
+    args = parser.parse_args()
+    if args.what == "export":
+        export(Path(args.path))
+    elif args.what == "train":
+        train_on(Path(args.examples), Path(args.out), steps=args.steps)
+    else:
+        time_1b()
+
+
+if __name__ == "__main__":
+    main()
