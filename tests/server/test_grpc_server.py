@@ -143,7 +143,16 @@ def test_server_info_backends_and_reflection(stub, media_root):
     info = client.GetServerInfo(pb.GetServerInfoRequest(), timeout=5)
     assert str(media_root.resolve()) in info.media_roots and not info.auth_required
     backends = client.ListBackends(pb.ListBackendsRequest(), timeout=10).backends
-    assert [(b.name, b.available) for b in backends] == [("composer", True)]
+    assert [(b.name, b.available) for b in backends] == [("composer", True), ("flow", False)]
+    assert "--checkpoint DIR" in backends[1].reason  # says what to put where
+    with pytest.raises(grpc.RpcError) as err:
+        list(
+            client.Score(
+                pb.ScoreRequest(media=pb.MediaRef(path="clip.mp4"), backend="flow"), timeout=60
+            )
+        )
+    assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+    assert "no flow checkpoint" in err.value.details()
     refl = reflection_pb2_grpc.ServerReflectionStub(channel)
     replies = refl.ServerReflectionInfo(
         iter([reflection_pb2.ServerReflectionRequest(list_services="")]), timeout=5

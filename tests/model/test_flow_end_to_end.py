@@ -1,0 +1,73 @@
+"""`v2m train` then `v2m score --backend flow --checkpoint DIR`: the real path at toy scale."""
+
+import json
+
+import pytest
+import soundfile
+import torch
+
+from tests.helpers import click_track, write_audio
+from v2m.model.backends import create_backend
+from v2m.model.sample_clip import ClipSpec
+from v2m.server.cli import main
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    root = tmp_path_factory.mktemp("flow")
+    music = root / "music"
+    music.mkdir()
+    for i, beats in enumerate(([0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5], [0.3, 1.4, 2.2, 3.1])):
+        write_audio(music / f"song{i}.wav", click_track(beats, duration_s=4.0), 22050)
+        (music / f"song{i}.txt").write_text("sparse clicks" if i else "steady clicks")
+    ckpt = root / "ckpt"
+    args = ["train", str(music), "-o", str(ckpt), "--batch-size", "2", "--save-every", "4", "-q"]
+    assert main([*args, "--steps", "4"]) == 0
+    assert main([*args, "--steps", "6"]) == 0  # resumes from step 4
+    return ckpt
+
+
+def test_train_writes_a_resumable_checkpoint_with_cached_features(checkpoint):
+    assert json.loads((checkpoint / "config.json").read_text())["codec"] == "mel"
+    assert torch.load(checkpoint / "train_state.pt", weights_only=False)["step"] == 6
+    assert len(list((checkpoint / "cache").glob("*.npz"))) == 2
+
+
+def test_score_with_the_flow_backend_end_to_end(checkpoint, make_clip, tmp_path, capsys):
+    clip = make_clip(ClipSpec(duration_s=3.0, cut_times_s=(1.0, 2.0), width=160, height=90))
+    out = tmp_path / "out"
+    code = main(
+        [
+            "score",
+            str(clip),
+            "-o",
+            str(out),
+            "--backend",
+            "flow",
+            "--checkpoint",
+            str(checkpoint),
+            "--no-preview",
+            "-q",
+            "--prompt",
+            "steady clicks",
+        ]
+    )
+    assert code == 0, capsys.readouterr().err
+    mix, rate = soundfile.read(out / "mix.wav")
+    assert rate == 48000 and abs(len(mix) / rate - 3.0) < 0.02
+    report = json.loads((out / "hits.json").read_text())
+    assert report["result"]["backend"] == "flow" and report["result"]["stems"] == ["music"]
+    assert [h["kind"] for h in report["hits"]].count("cut") == 2
+
+
+def test_without_a_checkpoint_the_flow_backend_says_what_to_put_where(
+    make_clip, tmp_path, capsys, monkeypatch
+):
+    monkeypatch.delenv("V2M_FLOW_CHECKPOINT", raising=False)
+    ok, why = create_backend("flow").availability()
+    assert not ok and "--checkpoint DIR" in why and "v2m train" in why
+    clip = make_clip(ClipSpec(duration_s=3.0, cut_times_s=(1.0,), width=160, height=90))
+    code = main(["score", str(clip), "-o", str(tmp_path), "--backend", "flow", "-q"])
+    assert code == 1 and "missing weights" in capsys.readouterr().err
+    ok, why = create_backend("flow", checkpoint=str(tmp_path)).availability()
+    assert not ok and "lacks config.json, model.safetensors" in why
