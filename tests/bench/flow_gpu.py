@@ -43,7 +43,7 @@ def export(path: Path, *, files: int = 48) -> None:
     )
 
 
-def train_on(path: Path, out: Path, *, steps: int) -> None:
+def train_on(path: Path, out: Path, *, steps: int, lr: float) -> None:
     from v2m.model.flow.config import FlowConfig
     from v2m.model.flow.train import Example, train
 
@@ -53,7 +53,7 @@ def train_on(path: Path, out: Path, *, steps: int) -> None:
         for lat, cur, cap in zip(data["latents"], data["curves"], data["captions"], strict=True)
     ]
     started = time.perf_counter()
-    train(examples, out, config=FlowConfig(), steps=steps, batch_size=16, save_every=steps)
+    train(examples, out, config=FlowConfig(), steps=steps, batch_size=16, lr=lr, save_every=steps)
     if torch.cuda.is_available():
         torch.cuda.synchronize()
     seconds = time.perf_counter() - started
@@ -106,12 +106,13 @@ def main() -> None:
     p.add_argument("examples")
     p.add_argument("out")
     p.add_argument("--steps", type=int, default=1500)
+    p.add_argument("--lr", type=float, default=1e-3, help="from scratch at toy scale: 1e-3")
     sub.add_parser("time-1b")
     args = parser.parse_args()
     if args.what == "export":
         export(Path(args.path))
     elif args.what == "train":
-        train_on(Path(args.examples), Path(args.out), steps=args.steps)
+        train_on(Path(args.examples), Path(args.out), steps=args.steps, lr=args.lr)
     else:
         time_1b()
 

@@ -79,7 +79,9 @@ def pearson(a: np.ndarray, b: np.ndarray) -> float:
     return float(np.corrcoef(a[:n], b[:n])[0, 1])
 
 
-def run(work: Path, *, steps: int, files: int, device: str | None, seed: int = 0) -> dict:
+def run(
+    work: Path, *, steps: int, files: int, device: str | None, lr: float, seed: int = 0
+) -> dict:
     """Make the music, train on it (music curves only), evaluate on a video curve."""
     music = work / "music"
     music.mkdir(parents=True, exist_ok=True)
@@ -93,6 +95,7 @@ def run(work: Path, *, steps: int, files: int, device: str | None, seed: int = 0
         config=config,
         steps=steps,
         batch_size=16,
+        lr=lr,
         device=device,
         save_every=steps,
         seed=seed,
@@ -154,6 +157,9 @@ def main() -> None:
     parser.add_argument("--steps", type=int, default=1500)
     parser.add_argument("--files", type=int, default=48)
     parser.add_argument("--device")
+    parser.add_argument(
+        "--lr", type=float, default=1e-3, help="1e-3: from scratch (v2m train's 1e-4 fine-tunes)"
+    )
     parser.add_argument("--json", help="also write the figures here")
     parser.add_argument("--checkpoint", help="evaluate this checkpoint instead of training")
     args = parser.parse_args()
@@ -164,7 +170,7 @@ def main() -> None:
             out = evaluate(load_checkpoint(args.checkpoint), Path(tmp))
             print(f"checkpoint {args.checkpoint}")
         else:
-            out = run(Path(tmp), steps=args.steps, files=args.files, device=args.device)
+            out = run(Path(tmp), steps=args.steps, files=args.files, device=args.device, lr=args.lr)
             print(
                 f"trained {out['steps']} steps on {out['files']} files in {out['train_s']} s "
                 f"({out['device']})"
