@@ -27,7 +27,7 @@ class FlowConfig:
 
     latent_channels: int = 32
     latent_rate_hz: float = 31.25
-    window_frames: int = 128
+    window_frames: int = 256
     hidden: int = 128
     depth: int = 4
     heads: int = 4
@@ -69,7 +69,7 @@ class FlowConfig:
 
 PRESETS = {
     "tiny": FlowConfig(),
-    "small": FlowConfig(hidden=384, depth=8, heads=6, text_dim=128, window_frames=256),
+    "small": FlowConfig(hidden=384, depth=8, heads=6, text_dim=128, window_frames=512),
     # About 1 B parameters at Stable Audio Open's latent layout (64 channels, 44.1 kHz / 2048).
     "1b": FlowConfig(
         latent_channels=64,

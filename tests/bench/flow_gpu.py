@@ -102,6 +102,7 @@ def main() -> None:
     sub = parser.add_subparsers(dest="what", required=True)
     p = sub.add_parser("export")
     p.add_argument("path")
+    p.add_argument("--files", type=int, default=48)
     p = sub.add_parser("train")
     p.add_argument("examples")
     p.add_argument("out")
@@ -110,7 +111,7 @@ def main() -> None:
     sub.add_parser("time-1b")
     args = parser.parse_args()
     if args.what == "export":
-        export(Path(args.path))
+        export(Path(args.path), files=args.files)
     elif args.what == "train":
         train_on(Path(args.examples), Path(args.out), steps=args.steps, lr=args.lr)
     else:
