@@ -37,11 +37,16 @@ class MelCodec:
         return ((np.log(mel + 1e-5) - _LOG_MEAN) / _LOG_STD).astype(np.float32)
 
     def decode(self, latent: np.ndarray, *, n_iter: int = 32) -> np.ndarray:
+        """Mel power → linear magnitude by the filterbank's pseudo-inverse (clipped at 0),
+        then Griffin-Lim. (librosa's NNLS inversion runs scipy's L-BFGS-B, which has crashed
+        the process beside torch here; the pseudo-inverse is deterministic and fast.)"""
         import librosa
 
         mel = np.exp(np.asarray(latent, np.float64) * _LOG_STD + _LOG_MEAN)
-        audio = librosa.feature.inverse.mel_to_audio(
-            mel, sr=self.sr, n_fft=self.n_fft, hop_length=self.hop, n_iter=n_iter, center=True
+        basis = librosa.filters.mel(sr=self.sr, n_fft=self.n_fft, n_mels=self.n_mels)
+        power = np.maximum(np.linalg.pinv(basis) @ mel, 0.0)
+        audio = librosa.griffinlim(
+            np.sqrt(power), n_iter=n_iter, hop_length=self.hop, n_fft=self.n_fft, center=True
         )
         return audio.astype(np.float32)
 
