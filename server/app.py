@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import hmac
 import logging
 import time
 from dataclasses import dataclass
@@ -11,6 +10,7 @@ import grpc
 from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
+from v2m.server.bridge import RunningBridge, bearer_ok, start_bridge
 from v2m.server.service import ScoringService
 from v2m.server.settings import ServerSettings
 from v2m.v1 import scoring_pb2 as pb
@@ -25,15 +25,14 @@ class _AuthAndLog(grpc.aio.ServerInterceptor):
     """Checks ``authorization: Bearer <token>`` (constant time) and logs one line per call."""
 
     def __init__(self, token: str):
-        self.token = token.encode()
+        self.token = token
 
     async def intercept_service(self, continuation, details):
         method = details.method
         started = time.perf_counter()
         if self.token and not method.startswith(_OPEN_METHODS):
             sent = dict(details.invocation_metadata or ()).get("authorization", "")
-            given = sent[7:].encode() if sent.startswith("Bearer ") else b""
-            if not hmac.compare_digest(given, self.token):
+            if not bearer_ok(sent, self.token):
                 log.info('{"method": "%s", "status": "UNAUTHENTICATED"}', method)
                 return _deny_handler()
         log.info('{"method": "%s", "at": %.3f}', method, started)
@@ -52,15 +51,23 @@ def _deny_handler():
 
 @dataclass
 class RunningServer:
-    """A started server: its gRPC server, bound port and scoring service."""
+    """A started server: its gRPC server, bound port, scoring service and, unless
+    ``http_port`` is -1, the panel / WebSocket bridge and its port."""
 
     grpc_server: grpc.aio.Server
     port: int
     service: ScoringService
+    bridge: RunningBridge | None = None
+
+    @property
+    def http_port(self) -> int | None:
+        return self.bridge.port if self.bridge else None
 
     async def stop(self, *, grace_s: float = 5.0) -> None:
         """Refuse new calls, give running ones ``grace_s`` to finish, then cancel the jobs
         still running and wait until their workers have stopped and cleaned up."""
+        if self.bridge is not None:
+            await self.bridge.stop()
         await self.grpc_server.stop(grace=grace_s)
         await self.service.close()
 
@@ -95,7 +102,12 @@ async def start_server(settings: ServerSettings) -> RunningServer:
     await health_servicer.set("", health_pb2.HealthCheckResponse.SERVING)
     await health_servicer.set(SERVICE_NAME, health_pb2.HealthCheckResponse.SERVING)
     log.info('{"event": "listening", "address": "%s:%d"}', settings.host, port)
-    return RunningServer(server, port, service)
+    bridge = None
+    if settings.http_port >= 0:
+        bridge = await start_bridge(service, settings)
+        scheme = "https" if settings.tls_cert else "http"
+        log.info('{"event": "panel", "url": "%s://%s:%d/"}', scheme, settings.host, bridge.port)
+    return RunningServer(server, port, service, bridge)
 
 
 async def serve(settings: ServerSettings) -> None:

@@ -193,6 +193,14 @@ def _demo_command(args: argparse.Namespace) -> int:
     return _score_command(build_parser().parse_args(argv))
 
 
+def _premiere_plugin_command(args: argparse.Namespace) -> int:
+    from v2m.nle_plugins.premiere.package import build_plugin
+
+    manifest = build_plugin(args.out, server=args.server)
+    print(f"wrote {manifest.parent}; in the UXP Developer Tool: Add Plugin -> {manifest} -> Load")
+    return 0
+
+
 def _serve_command(args: argparse.Namespace) -> int:
     import asyncio
     import logging
@@ -204,6 +212,7 @@ def _serve_command(args: argparse.Namespace) -> int:
         toml_path=args.config,
         host=args.host,
         port=args.port,
+        http_port=args.http_port,
         data_dir=args.data_dir,
         media_roots=tuple(args.media_root) if args.media_root else None,
         token=args.token,
@@ -224,6 +233,9 @@ def _serve_command(args: argparse.Namespace) -> int:
         f"v2m serving on {settings.host}:{settings.port} "
         f"(media roots: {', '.join(str(r) for r in settings.roots)}); Ctrl-C stops"
     )
+    if settings.http_port > 0:
+        scheme = "https" if settings.tls_cert else "http"
+        print(f"panel: {scheme}://{settings.host}:{settings.http_port}/ (open it in a browser)")
     try:
         asyncio.run(serve(settings))
     except KeyboardInterrupt:
@@ -438,6 +450,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--host", help="bind address (default 127.0.0.1; others need --token)")
     p.add_argument("--port", type=int, help="port (default 50051; 0 picks a free one)")
+    p.add_argument(
+        "--http-port",
+        type=int,
+        help="browser panel and WebSocket bridge (default: --port + 1; 0 picks a free one; -1 off)",
+    )
     p.add_argument("--data-dir", help="where artifacts are stored")
     p.add_argument(
         "--media-root",
@@ -499,6 +516,20 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--save-every", type=int, default=500, help="checkpoint period (steps)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
     p.set_defaults(run=_train_command)
+
+    p = sub.add_parser(
+        "premiere-plugin",
+        help="write the Premiere Pro UXP panel plugin to a folder",
+        description="Lay out the UXP plugin (manifest, panel, Premiere adapter). Load it with "
+        "Adobe's UXP Developer Tool: Add Plugin -> OUT/manifest.json -> Load.",
+    )
+    p.add_argument("out", help="folder to write (replaced when it holds an earlier build)")
+    p.add_argument(
+        "--server",
+        default="ws://127.0.0.1:50052",
+        help="the v2m server's panel address, ws://HOST:PORT (default ws://127.0.0.1:50052)",
+    )
+    p.set_defaults(run=_premiere_plugin_command)
 
     p = sub.add_parser("styles", help="list the style presets")
     p.set_defaults(run=_styles_command)

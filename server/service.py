@@ -591,6 +591,8 @@ def _planned(request) -> pb.HitPlan:
             for h in request.hits
         ],
         prompt=request.prompt,
+        frame_rate_hz=request.frame_rate_hz,
+        duration_s=request.duration_s,
     )
 
 
@@ -620,4 +622,6 @@ def _plan(job) -> pb.HitPlan:
         key=meta["key"],
         prompt=job.request.prompt,
         prompt_source=job.prompt_source,
+        frame_rate_hz=job.request.frame_rate_hz,
+        duration_s=job.request.duration_s,
     )

@@ -17,6 +17,9 @@ from v2m.model.errors import InvalidInputError
 class ServerSettings:
     host: str = "127.0.0.1"
     port: int = 50051
+    http_port: int | None = None
+    """The browser panel and its WebSocket bridge: ``None`` the gRPC port + 1 (a free port
+    when that is 0), 0 a free port, -1 off."""
     data_dir: str = "v2m-data"
     media_roots: tuple[str, ...] = field(default_factory=tuple)
     """Folders whose files clients may name by path; empty: the current folder."""
@@ -34,10 +37,19 @@ class ServerSettings:
     """Bearer token clients must send; required when binding beyond loopback."""
     tls_cert: str = ""
     tls_key: str = ""
+    allowed_origins: tuple[str, ...] = field(default_factory=tuple)
+    """Web origins (``http://host:port``) besides the server's own that may open the bridge
+    when no token is set (with a token, the token decides)."""
 
     def __post_init__(self) -> None:
         if not 0 <= self.port <= 65535:
             raise InvalidInputError(f"port must be 0..65535, got {self.port}")
+        if self.http_port is None:
+            object.__setattr__(self, "http_port", self.port + 1 if self.port else 0)
+        if not -1 <= self.http_port <= 65535:
+            raise InvalidInputError(
+                f"http_port must be 0..65535, or -1 for no panel, got {self.http_port}"
+            )
         if self.workers < 1 or self.max_queue < 0 or self.max_message_bytes < 64 * 1024:
             raise InvalidInputError(
                 "workers must be >= 1, max_queue >= 0 and max_message_bytes >= 64 KiB"
@@ -75,8 +87,11 @@ def load_settings(*, toml_path: str | None = None, env=None, **overrides) -> Ser
             continue
         if f.name == "media_roots":
             values[f.name] = tuple(p for p in raw.split(os.pathsep) if p)
+        elif f.name == "allowed_origins":
+            values[f.name] = tuple(o.strip() for o in raw.split(",") if o.strip())
         else:
-            cast = _CASTS.get(type(ServerSettings.__dataclass_fields__[f.name].default), str)
+            default = ServerSettings.__dataclass_fields__[f.name].default
+            cast = int if f.name == "http_port" else _CASTS.get(type(default), str)
             try:
                 values[f.name] = cast(raw)
             except ValueError as exc:
@@ -84,8 +99,9 @@ def load_settings(*, toml_path: str | None = None, env=None, **overrides) -> Ser
                     f"V2M_{f.name.upper()}={raw!r} is not a valid {cast.__name__}"
                 ) from exc
     values.update({k: v for k, v in overrides.items() if v is not None})
-    if "media_roots" in values:
-        values["media_roots"] = tuple(values["media_roots"])
+    for name in ("media_roots", "allowed_origins"):
+        if name in values:
+            values[name] = tuple(values[name])
     unknown = set(values) - {f.name for f in fields(ServerSettings)}
     if unknown:
         raise InvalidInputError(f"unknown server setting(s): {', '.join(sorted(unknown))}")

@@ -169,7 +169,7 @@ class HitPlacement(_message.Message):
     def __init__(self, kind: _Optional[str] = ..., planned_s: _Optional[float] = ..., achieved_s: _Optional[float] = ..., error_ms: _Optional[float] = ..., error_frames: _Optional[float] = ..., beat: _Optional[float] = ..., on_downbeat: _Optional[bool] = ..., strength: _Optional[float] = ...) -> None: ...
 
 class HitPlan(_message.Message):
-    __slots__ = ("hits", "beats_s", "meter", "bpm_min", "bpm_max", "style", "key", "prompt", "prompt_source")
+    __slots__ = ("hits", "beats_s", "meter", "bpm_min", "bpm_max", "style", "key", "prompt", "prompt_source", "frame_rate_hz", "duration_s")
     HITS_FIELD_NUMBER: _ClassVar[int]
     BEATS_S_FIELD_NUMBER: _ClassVar[int]
     METER_FIELD_NUMBER: _ClassVar[int]
@@ -179,6 +179,8 @@ class HitPlan(_message.Message):
     KEY_FIELD_NUMBER: _ClassVar[int]
     PROMPT_FIELD_NUMBER: _ClassVar[int]
     PROMPT_SOURCE_FIELD_NUMBER: _ClassVar[int]
+    FRAME_RATE_HZ_FIELD_NUMBER: _ClassVar[int]
+    DURATION_S_FIELD_NUMBER: _ClassVar[int]
     hits: _containers.RepeatedCompositeFieldContainer[HitPlacement]
     beats_s: _containers.RepeatedScalarFieldContainer[float]
     meter: int
@@ -188,7 +190,9 @@ class HitPlan(_message.Message):
     key: str
     prompt: str
     prompt_source: str
-    def __init__(self, hits: _Optional[_Iterable[_Union[HitPlacement, _Mapping]]] = ..., beats_s: _Optional[_Iterable[float]] = ..., meter: _Optional[int] = ..., bpm_min: _Optional[float] = ..., bpm_max: _Optional[float] = ..., style: _Optional[str] = ..., key: _Optional[str] = ..., prompt: _Optional[str] = ..., prompt_source: _Optional[str] = ...) -> None: ...
+    frame_rate_hz: float
+    duration_s: float
+    def __init__(self, hits: _Optional[_Iterable[_Union[HitPlacement, _Mapping]]] = ..., beats_s: _Optional[_Iterable[float]] = ..., meter: _Optional[int] = ..., bpm_min: _Optional[float] = ..., bpm_max: _Optional[float] = ..., style: _Optional[str] = ..., key: _Optional[str] = ..., prompt: _Optional[str] = ..., prompt_source: _Optional[str] = ..., frame_rate_hz: _Optional[float] = ..., duration_s: _Optional[float] = ...) -> None: ...
 
 class StemChunk(_message.Message):
     __slots__ = ("name", "sample_rate_hz", "channels", "offset_frames", "format", "data", "last")
