@@ -15,7 +15,9 @@ the real-time factor (seconds of music per second of compute).
 from __future__ import annotations
 
 import argparse
+import json
 import time
+from dataclasses import asdict
 from pathlib import Path
 
 import numpy as np
@@ -28,18 +30,18 @@ def export(path: Path, *, files: int = 48) -> None:
 
     sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # for tests.bench.zero_pair
 
-    from tests.bench.zero_pair import make_music
-    from v2m.model.flow.config import FlowConfig
+    from tests.bench.zero_pair import TOY, make_music
     from v2m.model.flow.train import load_examples
 
     with tempfile.TemporaryDirectory() as tmp:
         make_music(Path(tmp), files=files, seed=0)
-        examples = load_examples(tmp, FlowConfig(), cache_dir=Path(tmp) / "cache")
+        examples = load_examples(tmp, TOY, cache_dir=Path(tmp) / "cache")
     np.savez(
         path,
         latents=np.stack([e.latent for e in examples]),
         curves=np.stack([e.curve for e in examples]),
         captions=np.array([e.caption for e in examples]),
+        config=np.array(json.dumps(asdict(TOY))),
     )
 
 
@@ -53,7 +55,8 @@ def train_on(path: Path, out: Path, *, steps: int, lr: float) -> None:
         for lat, cur, cap in zip(data["latents"], data["curves"], data["captions"], strict=True)
     ]
     started = time.perf_counter()
-    train(examples, out, config=FlowConfig(), steps=steps, batch_size=16, lr=lr, save_every=steps)
+    config = FlowConfig(**json.loads(str(data["config"])))  # the toy config of the export
+    train(examples, out, config=config, steps=steps, batch_size=16, lr=lr, save_every=steps)
     if torch.cuda.is_available():
         torch.cuda.synchronize()
     seconds = time.perf_counter() - started
