@@ -59,8 +59,11 @@ class ServeProcess:
             self.proc.kill()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
+    """Headless Chromium for one module. Playwright's sync API keeps an asyncio loop running
+    in the main thread while it is open, so it must close before other tests call
+    ``asyncio.run`` (a session-scoped browser broke the server tests that ran after it)."""
     playwright = pytest.importorskip("playwright.sync_api", reason="playwright is not installed")
     if not Path(CHROMIUM).exists():
         pytest.skip("Debian's chromium is not installed (scripts/setup.sh --dev installs it)")
