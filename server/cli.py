@@ -292,6 +292,8 @@ def _train_command(args: argparse.Namespace) -> int:
             device=args.device,
             gradient_checkpointing=args.gradient_checkpointing,
             save_every=args.save_every,
+            warmup_steps=args.warmup_steps,
+            cosine_decay=args.cosine_decay,
             progress=progress,
         )
     finally:
@@ -511,6 +513,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--steps", type=int, default=1000, help="total optimizer steps")
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--lr", type=float, default=1e-4, help="AdamW learning rate (default 1e-4)")
+    p.add_argument(
+        "--warmup-steps", type=int, default=0, help="linear warmup to --lr over this many steps"
+    )
+    p.add_argument(
+        "--cosine-decay", action="store_true", help="anneal the learning rate to lr/10 by --steps"
+    )
     p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
     p.add_argument("--gradient-checkpointing", action="store_true")
     p.add_argument("--save-every", type=int, default=500, help="checkpoint period (steps)")

@@ -10,6 +10,7 @@ gradient checkpointing, and saves a resumable checkpoint every ``save_every`` st
 from __future__ import annotations
 
 import hashlib
+import math
 import time
 from collections.abc import Callable
 from dataclasses import dataclass
@@ -109,6 +110,30 @@ def _batch(examples: list[Example], size: int, window: int, rng: np.random.Gener
     return torch.as_tensor(np.stack(latents)), torch.as_tensor(np.stack(curves)), captions
 
 
+def learning_rate_at(
+    step: int, *, steps: int, peak: float, warmup_steps: int = 0, cosine_decay: bool = False
+) -> float:
+    """The learning rate for 0-based ``step`` of ``steps``: linear warmup to ``peak``, then
+    constant or cosine-annealed to ``peak / 10``."""
+    if step < warmup_steps:
+        return peak * (step + 1) / warmup_steps
+    if not cosine_decay:
+        return peak
+    progress = min(1.0, (step - warmup_steps) / max(1, steps - warmup_steps))
+    return peak * (0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * progress)))
+
+
+def _check_schedule(*, steps: int, batch_size: int, lr: float, warmup_steps: int) -> None:
+    if steps < 1 or batch_size < 1:
+        raise InvalidInputError(
+            f"steps ({steps}) and batch size ({batch_size}) must both be at least 1"
+        )
+    if not 0.0 < lr <= 1.0:
+        raise InvalidInputError(f"learning rate {lr} is outside (0, 1]")
+    if not 0 <= warmup_steps <= steps:
+        raise InvalidInputError(f"warmup steps {warmup_steps} must lie in [0, steps={steps}]")
+
+
 def train(
     examples: list[Example],
     out_dir: str | Path,
@@ -121,9 +146,15 @@ def train(
     gradient_checkpointing: bool = False,
     save_every: int = 500,
     seed: int = 0,
+    warmup_steps: int = 0,
+    cosine_decay: bool = False,
     progress: Callable[[float, str], None] | None = None,
 ) -> FlowModel:
-    """Train for ``steps`` (continuing from ``out_dir``'s checkpoint when it has one)."""
+    """Train for ``steps`` (continuing from ``out_dir``'s checkpoint when it has one).
+
+    ``lr`` is the peak learning rate: reached linearly over ``warmup_steps``, then held, or with
+    ``cosine_decay`` annealed to a tenth of it at ``steps``."""
+    _check_schedule(steps=steps, batch_size=batch_size, lr=lr, warmup_steps=warmup_steps)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     out = Path(out_dir)
     state = None
@@ -151,6 +182,10 @@ def train(
             text, mask = model.encode_text(captions)
             loss = training_loss(
                 model.dit, x0, curve, text, mask, cond_dropout=model.config.cond_dropout
+            )
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate_at(
+                step, steps=steps, peak=lr, warmup_steps=warmup_steps, cosine_decay=cosine_decay
             )
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

@@ -2,17 +2,19 @@
 checkpoints, tiny diffusers/transformers bases loaded from folders, and the backend end to end."""
 
 import json
+import re
 
 import numpy as np
 import pytest
 import torch
 
-from v2m.model.errors import WeightsNotFoundError
+from v2m.model.errors import InvalidInputError, WeightsNotFoundError
 from v2m.model.flow.checkpoint import FlowModel, load_checkpoint, save_checkpoint
 from v2m.model.flow.config import FlowConfig
 from v2m.model.flow.dit import CurveDiT
 from v2m.model.flow.generate import window_starts
 from v2m.model.flow.rectified import euler_sample, flow_loss, interpolate
+from v2m.model.flow.train import learning_rate_at, train
 
 TINY = FlowConfig(latent_channels=6, window_frames=24, hidden=32, depth=2, heads=2, text_dim=16)
 
@@ -64,6 +66,31 @@ def test_euler_integrates_the_straight_path_field_exactly():
 
     for steps in (1, 7, 96):
         assert torch.allclose(euler_sample(velocity, noise, steps=steps), target, atol=1e-5)
+
+
+def test_learning_rate_warms_up_then_holds_or_anneals_to_a_tenth():
+    kw = {"steps": 100, "peak": 1e-3, "warmup_steps": 10}
+    assert learning_rate_at(0, **kw) == pytest.approx(1e-4)
+    assert learning_rate_at(9, **kw) == pytest.approx(1e-3)
+    assert learning_rate_at(99, **kw) == pytest.approx(1e-3)
+    cosine = [learning_rate_at(s, **kw, cosine_decay=True) for s in range(10, 101)]
+    assert cosine[0] == pytest.approx(1e-3) and cosine[-1] == pytest.approx(1e-4)
+    assert all(a >= b for a, b in zip(cosine, cosine[1:], strict=False))
+    assert learning_rate_at(5, steps=100, peak=1e-4) == 1e-4  # the defaults: constant
+
+
+@pytest.mark.parametrize(
+    ("options", "named"),
+    [
+        ({"steps": 0}, "steps (0)"),
+        ({"lr": -1e-4}, "learning rate -0.0001"),
+        ({"steps": 10, "warmup_steps": 11}, "warmup steps 11"),
+    ],
+)
+def test_absurd_training_options_are_refused_before_any_work(tmp_path, options, named):
+    with pytest.raises(InvalidInputError, match=re.escape(named)):
+        train([], tmp_path / "ckpt", **options)
+    assert not (tmp_path / "ckpt").exists()
 
 
 def test_checkpoint_round_trip_gives_identical_outputs(tmp_path):
