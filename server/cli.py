@@ -274,8 +274,11 @@ def _watch_command(args: argparse.Namespace) -> int:
 
 def _train_command(args: argparse.Namespace) -> int:
     from v2m.model.flow.config import PRESETS
-    from v2m.model.flow.train import load_examples, train
+    from v2m.model.flow.train import check_training_options, load_examples, train
 
+    check_training_options(
+        steps=args.steps, batch_size=args.batch_size, lr=args.lr, warmup_steps=args.warmup_steps
+    )
     progress, close = _progress_bar(not args.quiet)
     try:
         config = PRESETS[args.config]

@@ -123,7 +123,8 @@ def learning_rate_at(
     return peak * (0.1 + 0.9 * 0.5 * (1.0 + math.cos(math.pi * progress)))
 
 
-def _check_schedule(*, steps: int, batch_size: int, lr: float, warmup_steps: int) -> None:
+def check_training_options(*, steps: int, batch_size: int, lr: float, warmup_steps: int) -> None:
+    """Refuse absurd values before any encoding or training starts."""
     if steps < 1 or batch_size < 1:
         raise InvalidInputError(
             f"steps ({steps}) and batch size ({batch_size}) must both be at least 1"
@@ -154,7 +155,7 @@ def train(
 
     ``lr`` is the peak learning rate: reached linearly over ``warmup_steps``, then held, or with
     ``cosine_decay`` annealed to a tenth of it at ``steps``."""
-    _check_schedule(steps=steps, batch_size=batch_size, lr=lr, warmup_steps=warmup_steps)
+    check_training_options(steps=steps, batch_size=batch_size, lr=lr, warmup_steps=warmup_steps)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     out = Path(out_dir)
     state = None
