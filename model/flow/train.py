@@ -177,16 +177,16 @@ def train(
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.startswith("cuda"))
     started = time.perf_counter()
     while step < steps:
+        for group in optimizer.param_groups:
+            group["lr"] = learning_rate_at(
+                step, steps=steps, peak=lr, warmup_steps=warmup_steps, cosine_decay=cosine_decay
+            )
         x0, curve, captions = _batch(examples, batch_size, model.config.window_frames, rng)
         x0, curve = x0.to(device), curve.to(device)
         with autocast:
             text, mask = model.encode_text(captions)
             loss = training_loss(
                 model.dit, x0, curve, text, mask, cond_dropout=model.config.cond_dropout
-            )
-        for group in optimizer.param_groups:
-            group["lr"] = learning_rate_at(
-                step, steps=steps, peak=lr, warmup_steps=warmup_steps, cosine_decay=cosine_decay
             )
         optimizer.zero_grad(set_to_none=True)
         loss.backward()

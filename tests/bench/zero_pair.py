@@ -201,7 +201,9 @@ def main() -> None:
         default=1.0,
         help="guidance on the curve (1: plain conditional; >1 over-drives loudness at toy scale)",
     )
-    parser.add_argument("--warmup-steps", type=int, default=0)
+    parser.add_argument(
+        "--warmup-steps", type=int, default=0, help="linear lr warmup (default 0: constant)"
+    )
     parser.add_argument("--cosine-decay", action="store_true", help="anneal lr to a tenth")
     parser.add_argument("--samples", type=int, default=3, help="generations per condition")
     parser.add_argument("--seed", type=int, default=0, help="data, training and video seed")
