@@ -175,7 +175,7 @@ def train(
         step = state["step"]
         rng.bit_generator.state = state["rng"]
     autocast = torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.startswith("cuda"))
-    started = time.perf_counter()
+    started, first_step = time.perf_counter(), step
     while step < steps:
         for group in optimizer.param_groups:
             group["lr"] = learning_rate_at(
@@ -194,7 +194,7 @@ def train(
         optimizer.step()
         step += 1
         if progress is not None and (step % 10 == 0 or step == steps):
-            rate = step / max(time.perf_counter() - started, 1e-9)
+            rate = (step - first_step) / max(time.perf_counter() - started, 1e-9)
             progress(step / steps, f"step {step}/{steps} loss {loss.item():.4f} ({rate:.1f}/s)")
         if step % save_every == 0 or step == steps:
             save_checkpoint(
