@@ -31,6 +31,10 @@ class ExactFcpxXml(FcpxXml):
 
     _rate = Fraction(24)
 
+    def __init__(self, xml_string):
+        super().__init__(xml_string)
+        _assets_name_their_media(self.fcpx_xml)
+
     def _from_project(self, project_element):
         sequence = project_element.find("./sequence")
         self._rate = self._exact_rate(sequence.get("format"))
@@ -77,6 +81,20 @@ class ExactFcpxXml(FcpxXml):
         return reference
 
 
-def read_fcpxml(text: str):
-    """A Timeline, or a SerializableCollection of them (libraries, events), from FCPXML."""
+def _assets_name_their_media(root) -> None:
+    """FCPXML 1.9 and later name an asset's file in a ``<media-rep>`` child instead of the
+    asset's ``src`` (which the adapter reads): copy the original media's ``src`` up (a proxy's
+    when no original is named)."""
+    for asset in root.iter("asset"):
+        if asset.get("src"):
+            continue
+        reps = [r for r in asset.iter("media-rep") if r.get("src")]
+        reps.sort(key=lambda r: r.get("kind") != "original-media")
+        if reps:
+            asset.set("src", reps[0].get("src"))
+
+
+def read_fcpxml(text: str | bytes):
+    """A Timeline, or a SerializableCollection of them (libraries, events), from FCPXML text
+    or bytes."""
     return ExactFcpxXml(text).to_otio()

@@ -33,6 +33,14 @@ from v2m.nle_plugins.errors import (
     TimelineReadError,
     UnsupportedFormatError,
 )
+from v2m.nle_plugins.screen import (
+    check_timeline,
+    decode_edl,
+    otioz_content,
+    read_limited,
+    screen_json,
+    screen_xml,
+)
 
 ADAPTERS = {
     ".otio": "otio_json",
@@ -44,11 +52,9 @@ ADAPTERS = {
     ".kdenlive": "kdenlive",
 }
 """File suffix → OTIO adapter name."""
-MAX_TIMELINE_BYTES = 256 * 1024 * 1024
 V2M_MARKER_PREFIX = "v2m "
 """Markers v2m writes start with this; they are never read back as editor markers."""
 _XML_SUFFIXES = (".xml", ".fcpxml", ".kdenlive")
-_ENTITY = re.compile(rb"<!ENTITY", re.IGNORECASE)
 
 
 def exact_rate(rate: float) -> Fraction:
@@ -184,12 +190,6 @@ def load_timeline(path: str | os.PathLike, *, name: str | None = None) -> Loaded
         )
     if not path.is_file():
         raise TimelineReadError(f"timeline {str(path)!r} not found")
-    size = path.stat().st_size
-    if size == 0 or size > MAX_TIMELINE_BYTES:
-        raise TimelineReadError(
-            f"{path.name!r} is {size} bytes; a timeline must hold 1 byte .. "
-            f"{MAX_TIMELINE_BYTES // 2**20} MiB"
-        )
     notes: list[str] = []
     adapter = ADAPTERS[suffix]
     try:
@@ -201,35 +201,38 @@ def load_timeline(path: str | os.PathLike, *, name: str | None = None) -> Loaded
             f"{path.name!r} could not be read as {adapter}: {type(exc).__name__}: {exc}"
         ) from exc
     timeline = _pick_timeline(result, name, path)
+    check_timeline(timeline, path.name)
     rate = _timeline_rate(timeline)
     start_frame = _start_frame(timeline, rate)
     return LoadedTimeline(timeline, str(path), adapter, rate, start_frame, notes)
 
 
 def _read(path: Path, adapter: str, notes: list[str]):
-    if path.suffix.lower() in _XML_SUFFIXES:
-        head = path.read_bytes()
-        if _ENTITY.search(head):
-            raise TimelineReadError(
-                f"{path.name!r} declares XML entities; v2m refuses them (they can expand "
-                "without bound or read other files) — export the timeline again"
-            )
+    """Screen the file's bytes (size, nesting, entities, encoding), then parse them."""
+    data = otioz_content(path) if adapter == "otioz" else read_limited(path)
+    if adapter in ("otio_json", "otioz"):
+        screen_json(data, path.name)
+    elif path.suffix.lower() in _XML_SUFFIXES:
+        screen_xml(data, path.name)
     # Adapters warn and print banners (Kdenlive's deprecation notice) on stdout: keep them off
     # the user's terminal and our JSON output.
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
+        if adapter in ("otio_json", "otioz"):
+            return otio.adapters.read_from_string(data.decode("utf-8"), adapter_name="otio_json")
         if adapter == "fcpx_xml":
             from v2m.nle_plugins.fcpxml_exact import read_fcpxml
 
             notes.append("FCPXML times read on the project's exact frameDuration grid")
-            return read_fcpxml(path.read_text(encoding="utf-8"))
+            return read_fcpxml(data)
         if adapter == "cmx_3600":
+            text = decode_edl(data, notes)
             try:
-                return otio.adapters.read_from_file(str(path), adapter_name=adapter)
+                return otio.adapters.read_from_string(text, adapter_name=adapter)
             except Exception as exc:  # EDLParseError: speed changes, timecode mismatches
                 notes.append(f"read with ignore_timecode_mismatch ({exc})")
-                return otio.adapters.read_from_file(
-                    str(path), adapter_name=adapter, ignore_timecode_mismatch=True
+                return otio.adapters.read_from_string(
+                    text, adapter_name=adapter, ignore_timecode_mismatch=True
                 )
         return otio.adapters.read_from_file(str(path), adapter_name=adapter)
 

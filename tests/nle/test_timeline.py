@@ -114,7 +114,7 @@ def test_markers_and_selections(tmp_path):
     [
         ("cut.mov.txt", b"x", UnsupportedFormatError, "not supported"),
         ("empty.otio", b"", TimelineReadError, "0 bytes"),
-        ("broken.xml", b"<xmeml><sequence>", TimelineReadError, "could not be read"),
+        ("broken.xml", b"<xmeml><sequence>", TimelineReadError, "not well-formed XML"),
         ("broken.otio", b"{not json", TimelineReadError, "could not be read"),
         (
             "bomb.xml",
