@@ -19,6 +19,8 @@ ProgressFn = Callable[[float, str], None]
 class Backend:
     name: str = ""
     device: str = "cpu"
+    options: dict[str, str] = {}
+    """The named settings its constructor takes (``ScoreOptions.backend_options``) → help."""
 
     def availability(self) -> tuple[bool, str]:
         """(available, reason when not)."""
@@ -33,6 +35,7 @@ class BackendEntry:
     name: str
     summary: str
     factory: Callable[..., Backend]
+    options: dict[str, str]
 
 
 _REGISTRY: dict[str, BackendEntry] = {}
@@ -40,7 +43,7 @@ _REGISTRY: dict[str, BackendEntry] = {}
 
 def register_backend(cls: type[Backend]) -> type[Backend]:
     doc = (cls.__doc__ or "").strip().splitlines()
-    _REGISTRY[cls.name] = BackendEntry(cls.name, doc[0] if doc else "", cls)
+    _REGISTRY[cls.name] = BackendEntry(cls.name, doc[0] if doc else "", cls, dict(cls.options))
     return cls
 
 
@@ -49,12 +52,17 @@ def list_backends() -> list[BackendEntry]:
     return sorted(_REGISTRY.values(), key=lambda e: e.name)
 
 
-def create_backend(name: str, **options) -> Backend:
+def backend_entry(name: str) -> BackendEntry:
+    """The registered backend ``name`` (UnknownNameError lists the choices)."""
     _load_builtins()
     if name not in _REGISTRY:
         choices = ", ".join(sorted(_REGISTRY))
         raise UnknownNameError(f"unknown backend {name!r}; choose one of: {choices}")
-    return _REGISTRY[name].factory(**options)
+    return _REGISTRY[name]
+
+
+def create_backend(name: str, **options) -> Backend:
+    return backend_entry(name).factory(**options)
 
 
 def _load_builtins() -> None:

@@ -23,6 +23,11 @@ class UnknownNameError(InvalidInputError, KeyError):
         return str(self.args[0]) if self.args else ""
 
 
+class LimitExceededError(InvalidInputError):
+    """A request asks for more work than the operator's limits allow: media too long, frames
+    too large, a queue or upload too big (``RESOURCE_EXHAUSTED``)."""
+
+
 class MediaError(ModelError):
     """Media could not be read."""
 

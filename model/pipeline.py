@@ -5,7 +5,7 @@ editor plugins) calls this, so a result is the same whichever way it was asked f
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable
+from collections.abc import Callable
 from dataclasses import dataclass, replace
 
 import numpy as np
@@ -14,9 +14,10 @@ from v2m.model.analysis import Analysis, analyze
 from v2m.model.backends import create_backend
 from v2m.model.describe import describe_video
 from v2m.model.ducking import dialogue_duck
-from v2m.model.errors import InvalidInputError, NoStreamError
+from v2m.model.errors import InvalidInputError, NoStreamError, WeightsNotFoundError
 from v2m.model.hits import plan_hits
 from v2m.model.media import AudioSignal, decode_audio
+from v2m.model.options import ScoreOptions
 from v2m.model.rhythm import MotionTempo, find_motion_tempo
 from v2m.model.types import EventCurve, ScoreRequest, ScoreResult
 
@@ -47,65 +48,49 @@ def _slice_curve(curve: EventCurve, in_s: float, out_s: float) -> EventCurve:
 
 def score(
     video_path: str | os.PathLike,
+    options: ScoreOptions | None = None,
     *,
-    prompt: str | None = None,
-    style: str | None = None,
-    in_s: float | None = None,
-    out_s: float | None = None,
-    seed: int = 0,
-    backend: str = "composer",
-    markers_s: Iterable[float] = (),
-    bpm: float | None = None,
-    key: str | None = None,
-    meter: int | None = None,
-    stems: tuple[str, ...] | None = None,
     follow_motion: bool | None = None,
-    duck_dialogue: bool = False,
     analysis: Analysis | None = None,
     progress: ProgressFn | None = None,
     on_request: Callable[[ScoreRequest], None] | None = None,
-    backend_options: dict | None = None,
 ) -> ScoreJob:
-    """Score a video (or the ``in_s``..``out_s`` selection of it).
+    """Score a video (or the ``options.in_s`` .. ``options.out_s`` selection of it).
 
     Args:
-        prompt: what the music should be; ``None`` describes the video from its measurements.
-        style: force a preset by name.
-        markers_s: editor markers (media time), must-hit.
-        bpm, key, meter, stems: explicit overrides.
+        options: what to make (prompt, style, overrides, seed, markers, selection, backend,
+            ducking); validated when it was built. ``None``: the defaults.
         follow_motion: take tempo and phase from periodic motion (dance); ``None`` decides from
             the video (periodic motion and few cuts).
-        duck_dialogue: lower the music under speech found in the video's own soundtrack.
-        analysis: reuse an analysis of ``video_path``.
+        analysis: reuse an analysis of ``video_path`` (a conformed timeline's, for instance).
         on_request: called with the backend's request (curve, planned hits, prompt) as soon as
             it is known, before any music is made: for previews.
     """
+    o = options or ScoreOptions()
     progress = progress or (lambda fraction, stage: None)
-    engine = create_backend(backend, **(backend_options or {}))
+    engine = create_backend(o.backend, **o.backend_options)
     available, why = engine.availability()
     if not available:
-        from v2m.model.errors import WeightsNotFoundError
-
-        raise WeightsNotFoundError(f"backend {backend!r} is unavailable: {why}")
+        raise WeightsNotFoundError(f"backend {o.backend!r} is unavailable: {why}")
     if analysis is None:
         analysis = analyze(video_path, progress=lambda f, s: progress(0.5 * f, s))
     if analysis.media.video is None:
         raise NoStreamError(f"{str(video_path)!r} has no video stream to score")
-    start = 0.0 if in_s is None else float(in_s)
-    end = analysis.duration_s if out_s is None else min(float(out_s), analysis.duration_s)
-    if start < 0 or end - start < 0.5:
+    start = 0.0 if o.in_s is None else o.in_s
+    end = analysis.duration_s if o.out_s is None else min(o.out_s, analysis.duration_s)
+    if end - start < 0.5:
         raise InvalidInputError(
-            f"selection {start:.3f}..{end:.3f} s must start at >= 0 and last at least 0.5 s "
+            f"selection {start:.3f}..{end:.3f} s must last at least 0.5 s "
             f"(the media is {analysis.duration_s:.3f} s long)"
         )
-    hits = plan_hits(analysis, markers_s=markers_s, start_s=start, end_s=end)
+    hits = plan_hits(analysis, markers_s=o.markers_s, start_s=start, end_s=end)
     cuts_inside = sum(1 for h in hits if h.kind == "cut")
     motion = None
     if follow_motion or (follow_motion is None and cuts_inside <= 1):
         found = find_motion_tempo(video_path, start_s=start, end_s=end)
         motion = found if found.periodic else None
     text, source = (
-        (prompt, "user") if prompt else (describe_video(analysis, start, end), "described")
+        (o.prompt, "user") if o.prompt else (describe_video(analysis, start, end), "described")
     )
     request = ScoreRequest(
         duration_s=end - start,
@@ -113,18 +98,18 @@ def score(
         hits=tuple(hits),
         frame_rate_hz=analysis.frame_rate_hz or 25.0,
         prompt=text,
-        style=style,
-        bpm=bpm if bpm is not None else (motion.bpm if motion else None),
-        key=key,
-        meter=meter,
-        stems=stems,
-        seed=seed,
+        style=o.style,
+        bpm=o.bpm if o.bpm is not None else (motion.bpm if motion else None),
+        key=o.key,
+        meter=o.meter,
+        stems=o.stems,
+        seed=o.seed,
         tempo_hint=(motion.beat_s, motion.phase_s) if motion else None,
     )
     if on_request is not None:
         on_request(request)
     result = engine.generate(request, progress=lambda f, s: progress(0.5 + 0.5 * f, s))
-    if duck_dialogue:
+    if o.duck_dialogue:
         result = _duck(result, analysis, start)
     return ScoreJob(analysis, request, result, source, start, end, motion)
 

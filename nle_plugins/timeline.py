@@ -57,6 +57,11 @@ V2M_MARKER_PREFIX = "v2m "
 _XML_SUFFIXES = (".xml", ".fcpxml", ".kdenlive")
 
 
+def is_timeline(path: str | os.PathLike) -> bool:
+    """True for files read as timelines (by suffix: .otio, .xml, .fcpxml, .edl, .aaf, ...)."""
+    return Path(path).suffix.lower() in ADAPTERS
+
+
 def exact_rate(rate: float) -> Fraction:
     """The exact frame rate for a float one: NTSC rates (23.976, 29.97, 59.94, ...) become
     ``N*1000/1001``, others the nearest simple fraction."""

@@ -11,36 +11,23 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 import time
+import traceback
 from pathlib import Path
 
 from v2m import __version__
+from v2m.server.cli_output import progress_bar, result_lines
 
-EXIT_USAGE = 2
 EXIT_FAILED = 1
-
-
-def _progress_bar(enabled: bool):
-    """A (callback, close) pair drawing a tqdm bar on stderr when enabled and on a terminal."""
-    if not enabled:
-        return (lambda fraction, stage: None), (lambda: None)
-    from tqdm import tqdm
-
-    bar = tqdm(
-        total=1000,
-        unit="‰",
-        leave=False,
-        disable=None,
-        file=sys.stderr,
-        bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}",
-    )
-
-    def update(fraction: float, stage: str) -> None:
-        bar.set_description_str(stage, refresh=False)
-        bar.update(max(0, int(fraction * 1000) - bar.n))
-
-    return update, bar.close
+EXIT_USAGE = 2
+EXIT_INTERNAL = 3
+EXIT_INTERRUPTED = 130
+EXIT_CODES = """exit codes: 0 done; 1 the work failed (unreadable media, missing weights, a
+file that cannot be written, the server refused); 2 bad usage or input (invalid options, a bad
+timeline, a limit exceeded); 3 internal error (a bug; V2M_DEBUG=1 shows the traceback);
+130 interrupted"""
 
 
 def _curve_command(args: argparse.Namespace) -> int:
@@ -60,7 +47,7 @@ def _curve_command(args: argparse.Namespace) -> int:
         kernel_size=kernel,
         analysis_fps=args.analysis_fps,
     )
-    progress, close = _progress_bar(not args.quiet)
+    progress, close = progress_bar(not args.quiet)
     started = time.perf_counter()
     try:
         analysis = analyze(args.media, settings=settings, progress=progress)
@@ -80,29 +67,16 @@ def _curve_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _score_remote(args: argparse.Namespace) -> int:
+def _score_remote(args: argparse.Namespace, options) -> int:
     from v2m.nle_plugins.client import ScoringClient
+    from v2m.server.convert import request_fields
 
-    progress, close = _progress_bar(not args.quiet)
+    progress, close = progress_bar(not args.quiet)
     started = time.perf_counter()
     try:
         with ScoringClient(args.server, token=args.token) as client:
             remote = client.score(
-                str(Path(args.video).resolve()),
-                progress=progress,
-                prompt=args.prompt,
-                style=args.style,
-                in_s=args.in_s,
-                out_s=args.out_s,
-                seed=args.seed,
-                backend=args.backend,
-                markers_s=args.marker,
-                bpm=args.bpm,
-                key=args.key,
-                meter=args.meter,
-                stems=args.stems.split(",") if args.stems else None,
-                duck_dialogue=args.duck_dialogue,
-                want_plot=True,
+                str(Path(args.video).resolve()), progress=progress, **request_fields(options)
             )
         paths = remote.write(args.out)
     finally:
@@ -118,59 +92,29 @@ def _score_remote(args: argparse.Namespace) -> int:
 
 
 def _score_command(args: argparse.Namespace) -> int:
-    if getattr(args, "server", None):
-        return _score_remote(args)
-    from v2m.model.outputs import write_outputs
-    from v2m.model.pipeline import score
-    from v2m.model.styles import parse_stems
+    from v2m.server.cli_options import limits_from_args, options_from_args
+    from v2m.server.score_job import VideoSource, run_score_job
 
-    progress, close = _progress_bar(not args.quiet)
+    options = options_from_args(args, in_s=args.in_s, out_s=args.out_s)
+    if getattr(args, "server", None):
+        return _score_remote(args, options)
+    progress, close = progress_bar(not args.quiet)
     started = time.perf_counter()
     try:
-        job = score(
-            args.video,
-            prompt=args.prompt,
-            style=args.style,
-            in_s=args.in_s,
-            out_s=args.out_s,
-            seed=args.seed,
-            backend=args.backend,
-            markers_s=args.marker or (),
-            bpm=args.bpm,
-            key=args.key,
-            meter=args.meter,
-            stems=parse_stems(args.stems) if args.stems else None,
-            duck_dialogue=args.duck_dialogue,
+        done = run_score_job(
+            VideoSource(Path(args.video)),
+            options,
+            args.out,
+            limits=limits_from_args(args),
             progress=progress,
-            backend_options={"checkpoint": args.checkpoint} if args.checkpoint else None,
         )
-        paths = write_outputs(job, args.out, preview=not args.no_preview)
     finally:
         close()
-    r = job.result
-    meta = r.metadata
-    tempo = meta["tempo"]
-    print(f"prompt ({job.prompt_source}): {job.request.prompt}")
+    for line in result_lines(done):
+        print(line)
     print(
-        f"style {meta['style']} in {meta['key']}, {tempo['bpm_min']:.1f}-{tempo['bpm_max']:.1f} "
-        f"bpm{' (constant)' if tempo['constant'] else ' (follows the hits)'}, "
-        f"{meta['loudness']['integrated_lufs']:.1f} LUFS, peak "
-        f"{meta['loudness']['true_peak_dbtp']:.1f} dBTP"
-    )
-    from v2m.model.timecode import format_timecode
-
-    fps = job.request.frame_rate_hz
-    print(f"hits ({len(r.hit_report)}):")
-    for p in r.hit_report:
-        where = "downbeat" if p.on_downbeat else "beat" if p.on_beat else "off-beat"
-        bar = int(p.beat // r.tempo_map.meter) + 1
-        print(
-            f"  {format_timecode(p.time_s + job.in_s, fps)}  {p.kind:7s} bar {bar:3d} "
-            f"{where:8s}  error {p.error_ms:+6.1f} ms  {p.error_frames:+.2f} frames"
-        )
-    print(
-        f"scored {job.request.duration_s:.2f} s in {time.perf_counter() - started:.1f} s; "
-        f"wrote {len(paths)} files to {args.out}"
+        f"scored {done.scored.request.duration_s:.2f} s in {time.perf_counter() - started:.1f} s;"
+        f" wrote {len(done.artifacts)} files to {args.out}"
     )
     return 0
 
@@ -279,7 +223,7 @@ def _train_command(args: argparse.Namespace) -> int:
     check_training_options(
         steps=args.steps, batch_size=args.batch_size, lr=args.lr, warmup_steps=args.warmup_steps
     )
-    progress, close = _progress_bar(not args.quiet)
+    progress, close = progress_bar(not args.quiet)
     try:
         config = PRESETS[args.config]
         examples = load_examples(
@@ -325,17 +269,18 @@ def _encoders_command(args: argparse.Namespace) -> int:
 
 def _add_curve_options(p: argparse.ArgumentParser) -> None:
     from v2m.model import curves as C
+    from v2m.server.cli_options import finite_float
 
     p.add_argument(
         "--rate",
-        type=float,
+        type=finite_float,
         default=C.DEFAULT_RATE_HZ,
         metavar="HZ",
         help="sample rate of the smoothed curve (default: %(default)s Hz)",
     )
     p.add_argument(
         "--smooth-s",
-        type=float,
+        type=finite_float,
         default=2.5,
         metavar="S",
         help="Hann smoothing length in seconds (default: %(default)s; paper: 31 "
@@ -345,10 +290,14 @@ def _add_curve_options(p: argparse.ArgumentParser) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(
+    from v2m.server.cli_options import add_score_options, finite_float
+
+    parser = _Parser(
         prog="v2m",
-        description="Score video edits: music whose accents land on the cuts. "
-        "This release analyses media into V2M-Zero event curves and cuts.",
+        epilog=EXIT_CODES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        description="Score video edits: music whose accents land on the cuts and visual events "
+        "of a selection, as stems, a mix and MIDI (V2M-Zero event curves).",
     )
     parser.add_argument("--version", action="version", version=f"v2m {__version__}")
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
@@ -376,7 +325,7 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--analysis-fps",
-        type=float,
+        type=finite_float,
         metavar="FPS",
         help="encode frames at this rate (default: every frame; cuts always use every frame)",
     )
@@ -394,36 +343,11 @@ def build_parser() -> argparse.ArgumentParser:
     )
     p.add_argument("video", help="video file")
     p.add_argument("-o", "--out", required=True, metavar="OUTDIR", help="output folder")
+    p.add_argument("--in", dest="in_s", type=finite_float, metavar="S", help="selection start (s)")
     p.add_argument(
-        "--prompt",
-        help="what the music should be, e.g. 'dark trailer, 96 bpm, "
-        "D minor, no melody' (default: described from the video)",
+        "--out-point", dest="out_s", type=finite_float, metavar="S", help="selection end (s)"
     )
-    p.add_argument("--style", help="force a style preset (see `v2m styles`)")
-    p.add_argument("--in", dest="in_s", type=float, metavar="S", help="selection start (s)")
-    p.add_argument("--out-point", dest="out_s", type=float, metavar="S", help="selection end (s)")
-    p.add_argument(
-        "--marker",
-        type=float,
-        action="append",
-        metavar="S",
-        help="a must-hit moment (s, media time); repeatable",
-    )
-    p.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
-    p.add_argument("--bpm", type=float, help="tempo override")
-    p.add_argument("--key", help="key override, e.g. 'D minor', 'Bb'")
-    p.add_argument("--meter", type=int, help="beats per bar override (2..7)")
-    p.add_argument("--stems", help="stems to play, e.g. 'drums,bass,harmony'")
-    p.add_argument("--backend", default="composer", help="scoring backend (default: composer)")
-    p.add_argument(
-        "--checkpoint", metavar="DIR", help="model folder for --backend flow (from `v2m train`)"
-    )
-    p.add_argument(
-        "--duck-dialogue",
-        action="store_true",
-        help="lower the music by 10 dB under speech in the video's own sound",
-    )
-    p.add_argument("--no-preview", action="store_true", help="skip preview.mp4")
+    add_score_options(p)
     p.add_argument(
         "--server",
         metavar="HOST:PORT",
@@ -489,11 +413,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("output", help="folder for results")
     p.add_argument(
         "--stable-s",
-        type=float,
+        type=finite_float,
         default=2.0,
         help="seconds a file must stay unchanged before it is taken (default 2)",
     )
-    p.add_argument("--poll-s", type=float, default=1.0, help="full rescan period (default 1 s)")
+    p.add_argument(
+        "--poll-s", type=finite_float, default=1.0, help="full rescan period (default 1 s)"
+    )
     p.add_argument("--polling", action="store_true", help="polling observer (network shares)")
     p.add_argument("--no-preview", action="store_true", help="skip preview.mp4 for videos")
     p.add_argument("--once", action="store_true", help="handle what is there now, then exit")
@@ -515,7 +441,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--config", default="tiny", choices=["tiny", "small"], help="model size")
     p.add_argument("--steps", type=int, default=1000, help="total optimizer steps")
     p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--lr", type=float, default=1e-4, help="AdamW learning rate (default 1e-4)")
+    p.add_argument(
+        "--lr", type=finite_float, default=1e-4, help="AdamW learning rate (default 1e-4)"
+    )
     p.add_argument(
         "--warmup-steps", type=int, default=0, help="linear warmup to --lr over this many steps"
     )
@@ -550,23 +478,54 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
-def main(argv: list[str] | None = None) -> int:
+class _Parser(argparse.ArgumentParser):
+    """argparse, with usage errors as one ``v2m: error:`` line (exit 2) like every failure."""
+
+    def error(self, message: str):
+        print(f"v2m: error: {message} (see `{self.prog} --help`)", file=sys.stderr)
+        raise SystemExit(EXIT_USAGE)
+
+
+def _failure(exc: BaseException) -> tuple[int, str]:
+    """(exit code, one-line message) for an exception that ended a command."""
     from v2m.model.errors import ModelError, WeightsNotFoundError
     from v2m.nle_plugins.errors import TimelineError
 
+    if isinstance(exc, WeightsNotFoundError):
+        return EXIT_FAILED, f"missing weights: {exc}"
+    if isinstance(exc, ModelError | TimelineError):
+        return (EXIT_USAGE if isinstance(exc, ValueError) else EXIT_FAILED), str(exc)
+    code = getattr(exc, "code", None)
+    if callable(code) and type(exc).__module__.startswith("grpc"):  # grpc.RpcError
+        name = getattr(code(), "name", "UNKNOWN")
+        usage = name in ("INVALID_ARGUMENT", "PERMISSION_DENIED", "NOT_FOUND")
+        return (EXIT_USAGE if usage else EXIT_FAILED), f"server: {name}: {exc.details()}"
+    if isinstance(exc, OSError):
+        where = f"{exc.filename}: " if exc.filename else ""
+        return EXIT_FAILED, f"{where}{exc.strerror or exc}"
+    return EXIT_INTERNAL, (
+        f"internal error ({type(exc).__name__}: {exc}); this is a bug in v2m — "
+        "rerun with V2M_DEBUG=1 for the traceback and report it"
+    )
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Run one command. Exit codes: 0 done; 1 the work failed (unreadable media, missing
+    weights, a file that cannot be written, the server's refusal); 2 bad usage or input
+    (invalid options, a bad timeline, a limit); 3 an internal error; 130 interrupted."""
     parser = build_parser()
     args = parser.parse_args(argv)
     try:
         return args.run(args)
-    except WeightsNotFoundError as exc:
-        print(f"v2m: missing weights: {exc}", file=sys.stderr)
-        return EXIT_FAILED
-    except (ModelError, TimelineError) as exc:
-        print(f"v2m: error: {exc}", file=sys.stderr)
-        return EXIT_USAGE if isinstance(exc, ValueError) else EXIT_FAILED
     except KeyboardInterrupt:
         print("v2m: interrupted", file=sys.stderr)
-        return 130
+        return EXIT_INTERRUPTED
+    except Exception as exc:  # noqa: BLE001 — every failure is one line and an exit code
+        if os.environ.get("V2M_DEBUG"):
+            traceback.print_exc()
+        code, message = _failure(exc)
+        print(f"v2m: error: {message}", file=sys.stderr)
+        return code
 
 
 if __name__ == "__main__":

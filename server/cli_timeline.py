@@ -12,19 +12,23 @@ import time
 from pathlib import Path
 
 
-def _selection(args: argparse.Namespace):
+def _between(args: argparse.Namespace) -> tuple[str, str] | None:
     from v2m.nle_plugins.errors import SelectionError
+
+    if args.between_markers is None:
+        return None
+    names = args.between_markers
+    if len(names) not in (0, 2):
+        raise SelectionError(f"--between-markers takes no names or two, got {names}")
+    return tuple(names) if names else ("", "")
+
+
+def _selection(args: argparse.Namespace):
     from v2m.nle_plugins.timeline import load_timeline, selection
 
     tl = load_timeline(args.timeline, name=args.name)
-    between = None
-    if args.between_markers is not None:
-        names = args.between_markers
-        if len(names) not in (0, 2):
-            raise SelectionError(f"--between-markers takes no names or two, got {names}")
-        between = tuple(names) if names else ("", "")
     start, end = selection(
-        tl, in_point=args.in_point, out_point=args.out_point, between_markers=between
+        tl, in_point=args.in_point, out_point=args.out_point, between_markers=_between(args)
     )
     return tl, start, end
 
@@ -84,76 +88,96 @@ def _cuts_command(args: argparse.Namespace) -> int:
     return 0
 
 
-def _score_command(args: argparse.Namespace) -> int:
-    from v2m.server.cli import _progress_bar
+def _source(args: argparse.Namespace):
+    from v2m.nle_plugins.errors import SelectionError
+    from v2m.server.score_job import TimelineSource
 
-    tl, start, end = _selection(args)
-    progress, close = _progress_bar(not args.quiet)
+    between = None
+    if args.between_markers is not None:
+        names = args.between_markers
+        if len(names) not in (0, 2):
+            raise SelectionError(f"--between-markers takes no names or two, got {names}")
+        between = tuple(names) if names else ("", "")
+    return TimelineSource(
+        Path(args.timeline),
+        name=args.name,
+        in_point=args.in_point,
+        out_point=args.out_point,
+        between_markers=between,
+        search_paths=tuple(Path(p) for p in args.search_path or ()),
+    )
+
+
+def _score_command(args: argparse.Namespace) -> int:
+    from v2m.server.cli_options import limits_from_args, options_from_args
+    from v2m.server.cli_output import progress_bar, result_lines
+    from v2m.server.score_job import run_score_job
+
+    options = options_from_args(args)
+    if args.server:
+        return _score_remote(args, options)
+    progress, close = progress_bar(not args.quiet)
     started = time.perf_counter()
-    out = Path(args.out)
     try:
-        if args.server:
-            audio, hits, duration_s = _score_remote(args, tl, start, end, progress, out)
-        else:
-            audio, hits, duration_s = _score_local(args, tl, start, end, progress, out)
+        done = run_score_job(
+            _source(args),
+            options,
+            args.out,
+            limits=limits_from_args(args),
+            timeline_out=args.timeline_out,
+            progress=progress,
+        )
     finally:
         close()
-    from v2m.nle_plugins.writeback import add_score, save_scored
-
-    if args.track_per_stem:
-        audio = {k: v for k, v in audio.items() if k != "mix"}
-    else:
-        audio = {"mix": audio["mix"]}
-    scored = add_score(tl, start_s=start, duration_s=duration_s, audio=audio, hits=hits)
-    path, note = save_scored(scored, tl, args.timeline_out or out)
-    if note:
+    for line in result_lines(done):
+        print(line)
+    for note in done.notes:
         print(f"note: {note}")
-    worst = max((abs(h.error_frames) for h in hits), default=0.0)
-    print(
-        f"scored {tl.timecode(start)} .. {tl.timecode(end)} ({duration_s:.2f} s) in "
-        f"{time.perf_counter() - started:.1f} s: {len(hits)} hits, worst error {worst:.2f} "
-        f"frames; timeline with {len(audio)} new audio track(s): {path}"
+    tracks = len(done.scored.result.stems) if options.track_per_stem else 1
+    _print_scored(
+        done.timeline,
+        done.selection_s,
+        done.scored.result.hit_report,
+        path=done.artifacts["timeline"],
+        tracks=tracks,
+        elapsed_s=time.perf_counter() - started,
     )
     return 0
 
 
-def _score_local(args, tl, start, end, progress, out: Path):
-    from v2m.model.outputs import write_outputs
-    from v2m.nle_plugins.score_timeline import score_selection
-
-    job = score_selection(
-        tl,
-        start_s=start,
-        end_s=end,
-        search_paths=args.search_path or (),
-        progress=progress,
-        prompt=args.prompt,
-        style=args.style,
-        seed=args.seed,
+def _print_scored(tl, selection_s, hits, *, path, tracks: int, elapsed_s: float) -> None:
+    start, end = selection_s
+    worst = max((abs(h.error_frames) for h in hits), default=0.0)
+    print(
+        f"scored {tl.timecode(start)} .. {tl.timecode(end)} ({end - start:.2f} s) in "
+        f"{elapsed_s:.1f} s: {len(hits)} hits, worst error {worst:.2f} frames; timeline with "
+        f"{tracks} new audio track(s): {path}"
     )
-    paths = write_outputs(job, out, preview=False)
-    audio = _audio_files(paths)
-    return audio, list(job.result.hit_report), job.request.duration_s
 
 
-def _score_remote(args, tl, start, end, progress, out: Path):
+def _score_remote(args: argparse.Namespace, options) -> int:
+    """Score on a server (timeline and media inside its roots), write the score back here."""
+    import dataclasses
     from types import SimpleNamespace
 
     from v2m.nle_plugins.client import ScoringClient
+    from v2m.nle_plugins.writeback import add_score, save_scored
+    from v2m.server.cli_output import progress_bar
+    from v2m.server.convert import request_fields
 
-    with ScoringClient(args.server, token=args.token) as client:
-        remote = client.score(
-            str(Path(tl.path).resolve()),
-            progress=progress,
-            prompt=args.prompt,
-            style=args.style,
-            seed=args.seed,
-            in_s=start,
-            out_s=end,
-            want_plot=True,
-        )
-    paths = remote.write(out)
-    audio = _audio_files(paths)
+    tl, start, end = _selection(args)
+    options = dataclasses.replace(options, in_s=start, out_s=end)
+    out = Path(args.out)
+    progress, close = progress_bar(not args.quiet)
+    started = time.perf_counter()
+    try:
+        with ScoringClient(args.server, token=args.token) as client:
+            remote = client.score(
+                str(Path(tl.path).resolve()), progress=progress, **request_fields(options)
+            )
+        paths = remote.write(out)
+    finally:
+        close()
     hits = [
         SimpleNamespace(
             kind=h.kind,
@@ -164,14 +188,37 @@ def _score_remote(args, tl, start, end, progress, out: Path):
         )
         for h in remote.plan.hits
     ]
-    return audio, hits, remote.result.duration_s
+    audio = {k.removeprefix("stem:"): v for k, v in paths.items() if k.startswith("stem:")}
+    if not options.track_per_stem:
+        audio = {"mix": paths["mix"]}
+    scored = add_score(
+        tl, start_s=start, duration_s=remote.result.duration_s, audio=audio, hits=hits
+    )
+    path, note = save_scored(scored, tl, args.timeline_out or out)
+    if note:
+        print(f"note: {note}")
+    _print_scored(
+        tl,
+        (start, end),
+        hits,
+        path=path,
+        tracks=len(audio),
+        elapsed_s=time.perf_counter() - started,
+    )
+    return 0
 
 
-def _audio_files(paths: dict) -> dict:
-    """``{"mix": path, "drums": path, ...}`` from an artifact table (``mix``, ``stem:NAME``)."""
-    return {
-        k.removeprefix("stem:"): v for k, v in paths.items() if k == "mix" or k.startswith("stem:")
-    }
+def _source(args: argparse.Namespace):
+    from v2m.server.score_job import TimelineSource
+
+    return TimelineSource(
+        Path(args.timeline),
+        name=args.name,
+        in_point=args.in_point,
+        out_point=args.out_point,
+        between_markers=_between(args),
+        search_paths=tuple(Path(p) for p in args.search_path or ()),
+    )
 
 
 def _add_selection_options(p: argparse.ArgumentParser) -> None:
@@ -189,6 +236,8 @@ def _add_selection_options(p: argparse.ArgumentParser) -> None:
 
 def add_timeline_commands(sub) -> None:
     """Register ``v2m timeline ...`` on the main parser's subcommands."""
+    from v2m.server.cli_options import add_score_options
+
     p = sub.add_parser("timeline", help="editors' timelines: list cuts, score a selection")
     tsub = p.add_subparsers(dest="timeline_command", required=True, metavar="COMMAND")
     c = tsub.add_parser(
@@ -213,9 +262,7 @@ def add_timeline_commands(sub) -> None:
     s.add_argument(
         "-o", "--output", dest="out", required=True, metavar="OUTDIR", help="output folder"
     )
-    s.add_argument("--prompt", help="what the music should be (default: described)")
-    s.add_argument("--style", help="force a style preset (see `v2m styles`)")
-    s.add_argument("--seed", type=int, default=0, help="random seed (default: 0)")
+    add_score_options(s)
     s.add_argument(
         "--search-path",
         action="append",
@@ -227,9 +274,6 @@ def add_timeline_commands(sub) -> None:
         metavar="FILE",
         help="where to save the updated timeline; its suffix picks the format (.otio .xml "
         ".fcpxml .aaf ...; default OUTDIR/NAME.v2m.SUFFIX in the input's format)",
-    )
-    s.add_argument(
-        "--track-per-stem", action="store_true", help="one audio track per stem instead of the mix"
     )
     s.add_argument(
         "--server",

@@ -9,6 +9,7 @@ import grpc
 
 from v2m.model.errors import (
     InvalidInputError,
+    LimitExceededError,
     MediaNotFoundError,
     ModelError,
     WeightsNotFoundError,
@@ -20,10 +21,6 @@ log = logging.getLogger("v2m.server")
 
 class PathOutsideRootsError(ModelError, PermissionError):
     """A media path that resolves outside every configured media root."""
-
-
-class LimitExceededError(ModelError):
-    """A server limit was hit: queue length, upload size, ... (RESOURCE_EXHAUSTED)."""
 
 
 class QueueFullError(LimitExceededError):

@@ -12,7 +12,6 @@ import asyncio
 import hashlib
 import json
 import os
-import shutil
 import threading
 from collections.abc import AsyncIterator, Callable
 from dataclasses import dataclass
@@ -24,9 +23,11 @@ import numpy as np
 from v2m import __version__
 from v2m.model.backends import create_backend, list_backends
 from v2m.model.errors import InvalidInputError
+from v2m.server.convert import options_from_request
 from v2m.server.errors import LimitExceededError, status_for
 from v2m.server.jobs import ACTIVE, Job, JobManager
 from v2m.server.paths import resolve_media_path
+from v2m.server.score_job import JobCancelled
 from v2m.server.settings import ServerSettings
 from v2m.server.uploads import UploadStore, find_upload
 from v2m.v1 import scoring_pb2 as pb
@@ -42,10 +43,6 @@ class _Music:
     """The worker's finished ``ScoreJob``, handed to the loop to stream while it writes files."""
 
     scored: object
-
-
-class JobCancelled(Exception):
-    """Raised in a worker thread at its next event once its job is cancelled."""
 
 
 class _Stream:
@@ -103,10 +100,6 @@ def _media_path(settings: ServerSettings, media: pb.MediaRef) -> str:
         path = find_upload(Path(settings.data_dir).resolve() / "uploads", media.upload_id)
     else:
         raise InvalidInputError("request names no media (set media.path or media.upload_id)")
-    from v2m.nle_plugins.score_timeline import is_timeline
-
-    if not is_timeline(path):  # a timeline's sources are checked as they are conformed
-        _check_limits(settings, str(path))
     return str(path)
 
 
@@ -232,6 +225,7 @@ class ScoringService(pb_grpc.ScoringServiceServicer):
 
         try:
             path = _media_path(self.settings, request.media)
+            _check_limits(self.settings, path)
             settings = AnalysisSettings(
                 encoder=request.encoder or None,
                 rate_hz=request.curve_rate_hz or AnalysisSettings.rate_hz,
@@ -278,14 +272,15 @@ class ScoringService(pb_grpc.ScoringServiceServicer):
             fmt = request.audio_format or "pcm_s16le"
             if fmt not in ("pcm_s16le", "f32le"):
                 raise InvalidInputError(f"audio_format must be pcm_s16le or f32le, got {fmt!r}")
-            backend = request.backend or "composer"
-            device = create_backend(backend).device  # unknown names fail before any work
-            job, joined = self.jobs.admit(_request_key(request, path, backend=backend, fmt=fmt))
+            options = options_from_request(request)
+            device = create_backend(options.backend, **options.backend_options).device
+            key = _request_key(request, path, backend=options.backend, fmt=fmt)
+            job, joined = self.jobs.admit(key)
         except Exception as exc:  # noqa: BLE001
             await self._fail(context, exc)
             return
         if not joined:
-            job.task = asyncio.create_task(self._run_job(job, request, path, fmt, backend, device))
+            job.task = asyncio.create_task(self._run_job(job, options, path, fmt, device))
             self._tasks.add(job.task)
             job.task.add_done_callback(self._tasks.discard)
         job.owners += 1
@@ -297,55 +292,38 @@ class ScoringService(pb_grpc.ScoringServiceServicer):
             if job.owners == 0:  # nobody waits for it any more (client gone, deadline passed)
                 _cancel(job)
 
-    async def _run_job(self, job: Job, request, path: str, fmt: str, backend: str, device: str):
+    async def _run_job(self, job: Job, options, path: str, fmt: str, device: str):
         """Compute one Score job, publishing its events to the job's log (clients follow it)."""
-        from v2m.model.outputs import write_outputs
-        from v2m.model.pipeline import score
-        from v2m.nle_plugins.score_timeline import is_timeline
+        from v2m.model.options import Limits
+        from v2m.server.score_job import run_score_job, source_for
 
         job.publish(pb.ScoreEvent(accepted=pb.JobAccepted(job_id=job.job_id)))
         stream = _Stream(asyncio.get_running_loop(), cancelled=job.cancel)
         result: dict = {}
+        s, roots = self.settings, self.settings.roots
 
         def progress(fraction: float, stage: str) -> None:
             job.stage, job.fraction = stage, fraction
             stream.emit(pb.ScoreEvent(progress=pb.Progress(stage=stage, fraction=fraction)))
 
+        def on_request(req) -> None:
+            stream.emit(pb.ScoreEvent(curve=_uniform(req.curve)))
+            stream.emit(pb.ScoreEvent(planned=_planned(req)))
+
         def work() -> None:
-            scored = (self._score_timeline if is_timeline(path) else score)(
-                path,
-                prompt=request.prompt or None,
-                style=request.style or None,
-                in_s=request.in_s or None,
-                out_s=request.out_s or None,
-                seed=request.seed,
-                backend=backend,
-                markers_s=list(request.markers_s),
-                bpm=request.bpm or None,
-                key=request.key or None,
-                meter=request.meter or None,
-                stems=tuple(request.stems) or None,
-                duck_dialogue=request.duck_dialogue,
-                progress=progress,
-                on_request=lambda req: (
-                    stream.emit(pb.ScoreEvent(curve=_uniform(req.curve))),
-                    stream.emit(pb.ScoreEvent(planned=_planned(req))),
+            result["done"] = run_score_job(
+                source_for(path, search_paths=roots),
+                options,
+                self.data_dir / "jobs" / job.job_id,
+                limits=Limits(
+                    max_duration_s=s.max_media_duration_s, max_frame_side_px=s.max_frame_side_px
                 ),
+                media_check=lambda p: resolve_media_path(str(p), roots),
+                progress=progress,
+                cancel=job.cancel,
+                on_request=on_request,
+                on_music=lambda scored: stream.emit(_Music(scored)),  # sent while files write
             )
-            stream.emit(
-                _Music(scored)
-            )  # placed hits and stems go out while the artifacts are written
-            progress(1.0, "writing artifacts")
-            final = self.data_dir / "jobs" / job.job_id
-            partial = final.with_name(f".{job.job_id}.partial")
-            paths = write_outputs(scored, partial, preview=False, plot=request.want_plot)
-            if job.cancel.is_set():  # last chance to stop before the folder appears
-                raise JobCancelled("the job was cancelled")
-            partial.rename(final)  # the whole folder appears at once
-            result["job"] = scored
-            result["artifacts"] = {
-                k: str(final / Path(v).relative_to(partial)) for k, v in paths.items()
-            }
 
         try:
             async with self.jobs.slot(job, device=device):
@@ -354,8 +332,9 @@ class ScoringService(pb_grpc.ScoringServiceServicer):
                         await _publish_music(job, event.scored, fmt)
                     else:
                         job.publish(event)
-            scored = result["job"]
-            job.artifacts = result["artifacts"]
+            done = result["done"]
+            scored = done.scored
+            job.artifacts = {k: str(v) for k, v in done.artifacts.items()}
             plan = _plan(scored)
             r = scored.result
             loud = r.metadata["loudness"]
@@ -386,32 +365,7 @@ class ScoringService(pb_grpc.ScoringServiceServicer):
         finally:
             if job.state in ACTIVE:  # cancelled while queued, or the server is shutting down
                 self.jobs.finished(job, "cancelled")
-            _remove_partial(self.data_dir, job.job_id)
             job.close_log()
-
-    def _score_timeline(self, path: str, *, in_s, out_s, duck_dialogue, **options):
-        """Score a timeline file's selection (``in_s`` / ``out_s`` in timeline seconds); its
-        source media must lie inside the media roots too."""
-        from v2m.nle_plugins.score_timeline import score_selection
-        from v2m.nle_plugins.timeline import load_timeline, selection
-
-        tl = load_timeline(path)
-        start, end = selection(tl)
-        start, end = in_s or start, out_s or end
-        if end - start > self.settings.max_media_duration_s:
-            raise LimitExceededError(
-                f"selection is {end - start:.1f} s long; this server accepts at most "
-                f"{self.settings.max_media_duration_s:.0f} s"
-            )
-        roots = self.settings.roots
-        return score_selection(
-            tl,
-            start_s=start,
-            end_s=end,
-            search_paths=roots,
-            media_check=lambda p: resolve_media_path(str(p), roots),
-            **options,
-        )
 
     async def _follow(self, job: Job, context, *, joined: bool = False):
         """Replay a job's log from the start, then follow it live; end as the job ended."""
@@ -574,13 +528,6 @@ def _inline_files(paths: dict) -> list[pb.FileBlob]:
         for k in ("hits", "plot")
         if k in paths
     ]
-
-
-def _remove_partial(data_dir: Path, job_id: str) -> None:
-    """A cancelled or failed job leaves nothing behind."""
-    partial = data_dir / "jobs" / f".{job_id}.partial"
-    if partial.exists():
-        shutil.rmtree(partial, ignore_errors=True)
 
 
 def _planned(request) -> pb.HitPlan:

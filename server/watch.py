@@ -20,7 +20,6 @@ from __future__ import annotations
 import json
 import logging
 import os
-import shutil
 import threading
 import time
 import tomllib
@@ -29,11 +28,20 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from v2m.model.folders import remove_partials
+from v2m.model.options import ScoreOptions
+
 log = logging.getLogger("v2m.watch")
 
 VIDEO_SUFFIXES = (".mp4", ".mov", ".m4v", ".mkv", ".webm", ".avi", ".mxf", ".mts", ".gif")
 JOURNAL = ".v2m-journal.jsonl"
-_SCORE_KEYS = ("prompt", "style", "seed", "bpm", "key", "meter", "stems", "in", "out")
+SIDECAR_KEYS = (
+    *(name for name in ScoreOptions.field_names() if name not in ("in_s", "out_s")),
+    "in",
+    "out",
+)
+"""``[score]`` keys of a ``NAME.v2m.toml`` sidecar: the ScoreOptions fields, with the
+selection as ``in`` / ``out`` (seconds, or record timecode as text for timelines)."""
 
 
 @dataclass(frozen=True)
@@ -79,7 +87,7 @@ class Journal:
 
 def is_input(path: Path) -> bool:
     """Videos and timelines; never sidecars, hidden or partial files."""
-    from v2m.nle_plugins.score_timeline import is_timeline
+    from v2m.nle_plugins.timeline import is_timeline
 
     name = path.name
     if name.startswith(".") or name.endswith((".prompt.txt", ".v2m.toml", ".partial")):
@@ -88,7 +96,8 @@ def is_input(path: Path) -> bool:
 
 
 def sidecar_options(path: Path) -> dict:
-    """Scoring options from ``NAME.v2m.toml`` and ``NAME.prompt.txt`` beside ``path``."""
+    """The ``[score]`` table of ``NAME.v2m.toml`` beside ``path`` and the prompt of
+    ``NAME.prompt.txt`` (unknown keys refused, naming the valid ones)."""
     from v2m.model.errors import InvalidInputError
 
     options: dict = {}
@@ -96,59 +105,50 @@ def sidecar_options(path: Path) -> dict:
     if toml.is_file():
         try:
             table = tomllib.loads(toml.read_text(encoding="utf-8")).get("score", {})
-        except tomllib.TOMLDecodeError as exc:
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as exc:
             raise InvalidInputError(f"{toml.name}: not valid TOML ({exc})") from exc
-        unknown = sorted(set(table) - set(_SCORE_KEYS))
+        unknown = sorted(set(table) - set(SIDECAR_KEYS))
         if unknown:
             raise InvalidInputError(
-                f"{toml.name}: unknown [score] keys {unknown}; valid: {list(_SCORE_KEYS)}"
+                f"{toml.name}: unknown [score] keys {unknown}; valid: {list(SIDECAR_KEYS)}"
             )
         options.update(table)
     prompt = path.with_name(path.stem + ".prompt.txt")
     if prompt.is_file():
-        options["prompt"] = prompt.read_text(encoding="utf-8").strip()
+        try:
+            options["prompt"] = prompt.read_text(encoding="utf-8").strip()
+        except UnicodeDecodeError as exc:
+            raise InvalidInputError(f"{prompt.name}: not UTF-8 text ({exc})") from exc
     return options
 
 
-def score_input(path: Path, out_dir: Path, options: dict, *, preview: bool) -> None:
-    """Score one input into ``out_dir`` (a fresh folder): music files, and for a timeline the
-    timeline with the score added."""
-    from v2m.model.outputs import write_outputs
-    from v2m.model.styles import parse_stems
-    from v2m.nle_plugins.score_timeline import is_timeline
+def job_request(path: Path, table: dict, *, preview: bool):
+    """The (source, ScoreOptions) a watched file and its sidecar table ask for. ``in`` /
+    ``out`` are seconds, or record timecode (text) for a timeline."""
+    from v2m.model.errors import InvalidInputError
+    from v2m.server.cli_options import stem_list
+    from v2m.server.score_job import TimelineSource, source_for
 
-    opts = dict(options)
-    in_s, out_s = opts.pop("in", None), opts.pop("out", None)
-    if isinstance(opts.get("stems"), str):
-        opts["stems"] = parse_stems(opts["stems"])
-    elif opts.get("stems"):
-        opts["stems"] = tuple(opts["stems"])
-    if is_timeline(path):
-        from v2m.nle_plugins.score_timeline import score_selection
-        from v2m.nle_plugins.timeline import load_timeline, selection
-        from v2m.nle_plugins.writeback import add_score, save_scored
-
-        tl = load_timeline(path)
-        start, end = selection(
-            tl,
-            in_point=None if in_s is None else str(in_s),
-            out_point=None if out_s is None else str(out_s),
-        )
-        job = score_selection(tl, start_s=start, end_s=end, search_paths=[path.parent], **opts)
-        paths = write_outputs(job, out_dir, preview=False)
-        scored = add_score(
-            tl,
-            start_s=start,
-            duration_s=job.request.duration_s,
-            audio={"mix": paths["mix"]},
-            hits=job.result.hit_report,
-        )
-        save_scored(scored, tl, out_dir)
-        return
-    from v2m.model.pipeline import score
-
-    job = score(path, in_s=in_s, out_s=out_s, **opts)
-    write_outputs(job, out_dir, preview=preview)
+    values = dict(table)
+    marks = {k: values.pop(k) for k in ("in", "out") if k in values}
+    timecodes = {k: v for k, v in marks.items() if isinstance(v, str)}
+    seconds = {f"{k}_s": v for k, v in marks.items() if not isinstance(v, str)}
+    if isinstance(values.get("stems"), str):
+        values["stems"] = stem_list(values["stems"])
+    for name in ("stems", "markers_s"):
+        if isinstance(values.get(name), list):
+            values[name] = tuple(values[name])
+    values.setdefault("preview", preview)
+    options = ScoreOptions(**values, **seconds)
+    source = source_for(
+        path,
+        in_point=timecodes.get("in"),
+        out_point=timecodes.get("out"),
+        search_paths=(path.parent,),
+    )
+    if timecodes and not isinstance(source, TimelineSource):
+        raise InvalidInputError(f"in/out of a video are seconds (numbers), got {timecodes}")
+    return source, options
 
 
 class WatchFolder:
@@ -186,8 +186,7 @@ class WatchFolder:
 
     def _clean_partials(self) -> None:
         """Half-written results of a crashed run: removed (their inputs are redone)."""
-        for partial in self.out_dir.glob(".*.partial"):
-            shutil.rmtree(partial, ignore_errors=True)
+        remove_partials(self.out_dir)
 
     def stop(self) -> None:
         self._stop.set()
@@ -271,23 +270,28 @@ class WatchFolder:
         if final.exists():  # renamed into place just before a crash could record it
             self.journal.record(item.key, "done", output=str(final))
             return
+        from v2m.server.score_job import run_score_job
+
         self.journal.record(item.key, "started", output=str(final))
-        partial = self.out_dir / f".{final.name}.partial"
-        shutil.rmtree(partial, ignore_errors=True)
         started = time.perf_counter()
         try:
-            score_input(item.path, partial, sidecar_options(item.path), preview=self.preview)
-            partial.rename(final)
+            source, options = job_request(
+                item.path, sidecar_options(item.path), preview=self.preview
+            )
+            run_score_job(source, options, final)
         except Exception as exc:  # noqa: BLE001 — every failure is reported, the watch goes on
-            shutil.rmtree(partial, ignore_errors=True)
             self._report_failure(item, exc)
             return
         self.journal.record(item.key, "done", output=str(final))
+        self._failure_report(item).unlink(missing_ok=True)  # an earlier try of this file failed
         log.info("scored %s in %.1f s -> %s", item.path.name, time.perf_counter() - started, final)
         self.on_done(item.path.name, "done")
 
+    def _failure_report(self, item: Input) -> Path:
+        return self.out_dir / "failed" / f"{item.path.name}.txt"
+
     def _report_failure(self, item: Input, exc: Exception) -> None:
-        report = self.out_dir / "failed" / f"{item.path.name}.txt"
+        report = self._failure_report(item)
         text = (
             f"v2m could not score {item.path.name}\n\n"
             f"reason: {exc}\n"

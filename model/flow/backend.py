@@ -38,6 +38,7 @@ class FlowBackend(Backend):
     """
 
     name = "flow"
+    options = {"checkpoint": "model folder made by `v2m train` (default: V2M_FLOW_CHECKPOINT)"}
 
     def __init__(
         self,

@@ -14,6 +14,7 @@ from v2m.model.metrics import (
     pyscenedetect_cut_times,
     scene_cut_hit,
 )
+from v2m.model.options import ScoreOptions
 from v2m.model.outputs import write_outputs
 from v2m.model.pipeline import score
 from v2m.model.sample_clip import ClipSpec
@@ -25,7 +26,7 @@ from v2m.model.tempo import median_error_frames
 def test_scene_cut_hit_on_shared_videos(relative, tmp_path):
     """Paper's Algorithm 1: PySceneDetect cuts on the video, librosa beats on mix.wav."""
     video = shared_media_path(relative)
-    job = score(video, seed=0)
+    job = score(video, ScoreOptions(seed=0))
     paths = write_outputs(job, tmp_path, preview=False)
     sch = scene_cut_hit(pyscenedetect_cut_times(video), librosa_beat_times(paths["mix"]))
     assert sch >= 0.9, f"SCH {sch:.2f} for {relative}"
@@ -38,7 +39,7 @@ def cut_clip(make_clip):
 
 
 def test_synthetic_cuts_hit_and_land_on_beats(cut_clip, tmp_path):
-    job = score(cut_clip, seed=3, prompt="electronic club")
+    job = score(cut_clip, ScoreOptions(seed=3, prompt="electronic club"))
     paths = write_outputs(job, tmp_path, preview=False)
     beats = librosa_beat_times(paths["mix"])
     assert scene_cut_hit([1.3, 3.9, 6.05, 8.4], beats) == 1.0
@@ -48,12 +49,16 @@ def test_synthetic_cuts_hit_and_land_on_beats(cut_clip, tmp_path):
 
 
 def test_same_seed_same_bytes_and_styles_keep_the_hits(cut_clip, tmp_path):
-    a = write_outputs(score(cut_clip, seed=7, prompt="rock"), tmp_path / "a", preview=False)
-    b = write_outputs(score(cut_clip, seed=7, prompt="rock"), tmp_path / "b", preview=False)
+    a = write_outputs(
+        score(cut_clip, ScoreOptions(seed=7, prompt="rock")), tmp_path / "a", preview=False
+    )
+    b = write_outputs(
+        score(cut_clip, ScoreOptions(seed=7, prompt="rock")), tmp_path / "b", preview=False
+    )
     assert open(a["mix"], "rb").read() == open(b["mix"], "rb").read()
     hit_times = {}
     for style in PRESETS:
-        result = score(cut_clip, seed=1, style=style).result
+        result = score(cut_clip, ScoreOptions(seed=1, style=style)).result
         hit_times[style] = [
             (p.kind, p.time_s, p.achieved_s) for p in result.hit_report if p.kind == "cut"
         ]
@@ -62,7 +67,7 @@ def test_same_seed_same_bytes_and_styles_keep_the_hits(cut_clip, tmp_path):
 
 
 def test_mix_loudness_peaks_and_stem_sum(cut_clip):
-    result = score(cut_clip, seed=2, prompt="cinematic").result
+    result = score(cut_clip, ScoreOptions(seed=2, prompt="cinematic")).result
     sr = result.sample_rate
     assert sr in (44100, 48000) and result.mix.shape[0] == 2
     assert np.max(np.abs(result.mix)) < 1.0  # no clipping
@@ -84,7 +89,7 @@ def test_outputs_are_written(cut_clip, tmp_path):
 
     import mido
 
-    paths = write_outputs(score(cut_clip, seed=0), tmp_path)
+    paths = write_outputs(score(cut_clip, ScoreOptions(seed=0)), tmp_path)
     for name in ("mix.wav", "score.mid", "hits.json", "curve.png", "preview.mp4"):
         assert (tmp_path / name).stat().st_size > 0, name
     assert sorted(p.name for p in (tmp_path / "stems").iterdir()) == [
@@ -110,7 +115,9 @@ def test_outputs_are_written(cut_clip, tmp_path):
 
 
 def test_prompt_overrides_and_selection(cut_clip):
-    job = score(cut_clip, prompt="lofi, 80 bpm, in D minor, no melody", in_s=2.0, out_s=8.0)
+    job = score(
+        cut_clip, ScoreOptions(prompt="lofi, 80 bpm, in D minor, no melody", in_s=2.0, out_s=8.0)
+    )
     r = job.result
     assert r.metadata["style"] == "lofi" and r.metadata["key"] == "D minor"
     assert "melody" not in r.stems
@@ -123,7 +130,7 @@ def test_dance_tempo_follows_the_movement(tmp_path):
     video = write_video(
         tmp_path / "dance.mp4", dancing_frames(beat_s=0.6, duration_s=10, phase_s=0.25), 30
     )
-    job = score(video, seed=0)
+    job = score(video, ScoreOptions(seed=0))
     assert job.motion is not None and job.motion.bpm == pytest.approx(100, abs=1.5)
     paths = write_outputs(job, tmp_path / "out", preview=False)
     music_beats = librosa_beat_times(paths["mix"])
@@ -132,7 +139,7 @@ def test_dance_tempo_follows_the_movement(tmp_path):
 
 
 def test_dance_gif_from_the_shared_media():
-    job = score(shared_media_path("video/pigs_in_a_polka.gif"), seed=0)
+    job = score(shared_media_path("video/pigs_in_a_polka.gif"), ScoreOptions(seed=0))
     assert job.motion is not None
     grid = job.result.tempo_map.beat_times_s
     grid = grid[(grid >= 0) & (grid <= job.request.duration_s)]
@@ -141,10 +148,10 @@ def test_dance_gif_from_the_shared_media():
 
 def test_video_without_cuts_and_a_one_second_clip(make_clip):
     calm = make_clip(ClipSpec(duration_s=4, cut_times_s=(), seed=9))
-    r = score(calm, seed=0, follow_motion=False).result
+    r = score(calm, ScoreOptions(seed=0), follow_motion=False).result
     assert r.mix.shape[1] == pytest.approx(4 * r.sample_rate, abs=2)
     short = make_clip(ClipSpec(duration_s=1, cut_times_s=(0.5,), seed=10))
-    r = score(short, seed=0).result
+    r = score(short, ScoreOptions(seed=0)).result
     assert r.mix.shape[1] == pytest.approx(r.sample_rate, abs=2)
 
 
@@ -159,14 +166,17 @@ def test_silent_soundtrack_and_impossible_overrides(tmp_path):
         audio=AudioSignal(np.zeros((2, 3 * 48000), np.float32), 48000),
     )
     a = analyze(clip)
-    assert score(clip, seed=0, analysis=a).result.metadata["loudness"]["integrated_lufs"] > -20
+    assert (
+        score(clip, ScoreOptions(seed=0), analysis=a).result.metadata["loudness"]["integrated_lufs"]
+        > -20
+    )
     for bpm in (5, 900):
         with pytest.raises(InvalidInputError, match="playable range"):
-            score(clip, analysis=a, bpm=bpm)
+            score(clip, ScoreOptions(bpm=bpm), analysis=a)
     with pytest.raises(InvalidInputError, match="key"):
-        score(clip, analysis=a, key="H minor")
+        score(clip, ScoreOptions(key="H minor"), analysis=a)
     with pytest.raises(InvalidInputError, match="selection"):
-        score(clip, analysis=a, in_s=2.8, out_s=2.9)
+        score(clip, ScoreOptions(in_s=2.8, out_s=2.9), analysis=a)
 
 
 @pytest.mark.slow
@@ -180,6 +190,6 @@ def test_ten_minute_clip(make_clip, tmp_path):
             seed=12,
         )
     )
-    job = score(long, seed=0, follow_motion=False)
+    job = score(long, ScoreOptions(seed=0), follow_motion=False)
     assert job.result.mix.shape[1] == pytest.approx(600 * job.result.sample_rate, abs=2)
     assert median_error_frames(job.result.hit_report) <= 1.0

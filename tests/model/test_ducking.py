@@ -7,6 +7,7 @@ from scipy.signal import butter, sosfilt
 from v2m.model.ducking import dialogue_duck, find_speech
 from v2m.model.errors import InvalidInputError
 from v2m.model.media import AudioSignal
+from v2m.model.options import ScoreOptions
 from v2m.model.pipeline import score
 from v2m.model.sample_clip import ClipSpec, render_clip
 
@@ -54,8 +55,8 @@ def test_score_ducks_under_the_clips_dialogue(tmp_path):
     clip = tmp_path / "talk.mp4"
     voice = speechlike(6.0, [(2.0, 4.0)])
     render_clip(clip, ClipSpec(duration_s=6, cut_times_s=(3.0,)), audio=AudioSignal(voice, SR))
-    plain = score(clip, seed=0, follow_motion=False).result
-    ducked = score(clip, seed=0, follow_motion=False, duck_dialogue=True).result
+    plain = score(clip, ScoreOptions(seed=0), follow_motion=False).result
+    ducked = score(clip, ScoreOptions(seed=0, duck_dialogue=True), follow_motion=False).result
     assert len(ducked.metadata["dialogue_ducking"]["regions_s"]) == 1
     sr = ducked.sample_rate
     inside = slice(int(2.3 * sr), int(3.7 * sr))

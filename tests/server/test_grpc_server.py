@@ -11,6 +11,7 @@ from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
 from tests.helpers import ServerThread, wait_for
+from v2m.model.options import ScoreOptions
 from v2m.model.pipeline import score
 from v2m.model.sample_clip import ClipSpec, render_clip
 from v2m.server.settings import ServerSettings
@@ -90,7 +91,7 @@ def test_score_streams_in_order_and_equals_local_scoring(stub, media_root):
         e.stem.data for e in events if e.WhichOneof("event") == "stem" and e.stem.name == "mix"
     )
     served = np.frombuffer(mix, "<f4").reshape(-1, 2).T
-    local = score(media_root / "clip.mp4", seed=5, prompt="rock").result
+    local = score(media_root / "clip.mp4", ScoreOptions(seed=5, prompt="rock")).result
     np.testing.assert_array_equal(served, local.mix)
     result = events[-1].result
     assert [h.achieved_s for h in result.plan.hits if h.kind == "cut"] == pytest.approx([2.0, 4.0])
@@ -479,7 +480,7 @@ def test_client_cancel_stops_the_job(busy_server):
             lambda: client.GetJob(pb.GetJobRequest(job_id=job_id), timeout=5).state == "cancelled",
             timeout_s=5,
         )
-        assert list((busy_server.data_dir / "jobs").glob(".*.partial")) == []
+        assert list((busy_server.data_dir / "jobs").glob(".*.partial*")) == []
 
 
 def test_settings_from_toml_environment_and_flags(tmp_path):

@@ -1,0 +1,56 @@
+"""What the command line shows: a progress bar on stderr and the summary of a finished job."""
+
+from __future__ import annotations
+
+import sys
+
+
+def progress_bar(enabled: bool):
+    """A (callback, close) pair drawing a tqdm bar on stderr when enabled and on a terminal."""
+    if not enabled:
+        return (lambda fraction, stage: None), (lambda: None)
+    from tqdm import tqdm
+
+    bar = tqdm(
+        total=1000,
+        unit="‰",
+        leave=False,
+        disable=None,
+        file=sys.stderr,
+        bar_format="{desc}: {percentage:3.0f}%|{bar}| {elapsed}<{remaining}",
+    )
+
+    def update(fraction: float, stage: str) -> None:
+        bar.set_description_str(stage, refresh=False)
+        bar.update(max(0, int(fraction * 1000) - bar.n))
+
+    return update, bar.close
+
+
+def result_lines(done) -> list[str]:
+    """What a finished job made: prompt, style, tempo, loudness and where each hit landed."""
+    from v2m.model.timecode import format_timecode
+
+    job = done.scored
+    r = job.result
+    meta = r.metadata
+    tempo = meta["tempo"]
+    lines = [
+        f"prompt ({job.prompt_source}): {job.request.prompt}",
+        f"style {meta['style']} in {meta['key']}, {tempo['bpm_min']:.1f}-{tempo['bpm_max']:.1f} "
+        f"bpm{' (constant)' if tempo['constant'] else ' (follows the hits)'}, "
+        f"{meta['loudness']['integrated_lufs']:.1f} LUFS, peak "
+        f"{meta['loudness']['true_peak_dbtp']:.1f} dBTP",
+        f"hits ({len(r.hit_report)}):",
+    ]
+    fps = job.request.frame_rate_hz
+    in_s = done.selection_s[0]
+    for p in r.hit_report:
+        where = "downbeat" if p.on_downbeat else "beat" if p.on_beat else "off-beat"
+        bar = int(p.beat // r.tempo_map.meter) + 1
+        stamp = done.timeline.timecode(in_s + p.time_s) if done.timeline else None
+        lines.append(
+            f"  {stamp or format_timecode(p.time_s + in_s, fps)}  {p.kind:7s} bar {bar:3d} "
+            f"{where:8s}  error {p.error_ms:+6.1f} ms  {p.error_frames:+.2f} frames"
+        )
+    return lines
