@@ -192,7 +192,9 @@ def write_preview(job: ScoreJob, path: Path) -> None:
         with av.open(info.path) as src, av.open(tmp, "w", format="mp4") as out:
             vin = src.streams[info.video.index]
             vin.thread_type = "AUTO"
-            rate = Fraction(vin.average_rate or 25).limit_denominator(1001)
+            # The nominal rate's grid: a variable-rate file's frames land on it (its average
+            # rate would put two frames on one tick, which the muxer refuses).
+            rate = Fraction(info.video.frame_rate_hz).limit_denominator(1001)
             vout = out.add_stream("libx264", rate=rate)
             w, h = info.video.display_width, info.video.display_height
             scale = min(1.0, 854 / max(w, h))
@@ -205,6 +207,7 @@ def write_preview(job: ScoreJob, path: Path) -> None:
             aout = out.add_stream("aac", rate=sr)
             aout.layout = "stereo"
             origin = info.origin_s
+            last_pts = -1
             for frame in src.decode(vin):
                 if frame.pts is None:
                     continue
@@ -221,8 +224,12 @@ def write_preview(job: ScoreJob, path: Path) -> None:
                 )
                 if info.video.rotation_deg:
                     img = np.ascontiguousarray(np.rot90(img, k=(info.video.rotation_deg // 90) % 4))
+                pts = round((t - job.in_s) * rate)
+                if pts <= last_pts:  # a dropped-frame file's two frames on one tick: keep one
+                    continue
+                last_pts = pts
                 nf = av.VideoFrame.from_ndarray(img, format="rgb24")
-                nf.pts = round((t - job.in_s) * rate)
+                nf.pts = pts
                 nf.time_base = Fraction(1) / rate
                 out.mux(vout.encode(nf))
             out.mux(vout.encode(None))

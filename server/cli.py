@@ -514,7 +514,10 @@ def main(argv: list[str] | None = None) -> int:
     weights, a file that cannot be written, the server's refusal); 2 bad usage or input
     (invalid options, a bad timeline, a limit); 3 an internal error; 130 interrupted."""
     parser = build_parser()
-    args = parser.parse_args(argv)
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as exit_:  # --help, --version, or a usage error (already printed)
+        return exit_.code if isinstance(exit_.code, int) else EXIT_USAGE
     try:
         return args.run(args)
     except KeyboardInterrupt:

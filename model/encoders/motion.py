@@ -20,6 +20,13 @@ _STILL_SPEED = 0.02
 """Frame-widths per second below which a cell counts as still (sets the constant component)."""
 
 
+def _grid(height: int, width: int) -> tuple[int, int]:
+    """Cells (rows, columns): ``_CELLS_LONG`` along the longer side, square-ish cells, at
+    least one per side — any frame shape, 8000x16 included."""
+    cell = max(1.0, max(height, width) / _CELLS_LONG)
+    return max(1, min(height, round(height / cell))), max(1, min(width, round(width / cell)))
+
+
 @register_encoder
 class MotionEncoder(VideoEncoder):
     """Built-in: coarse optical-flow velocity fields; for dance, sport and action."""
@@ -33,7 +40,7 @@ class MotionEncoder(VideoEncoder):
     def _gray(self, frame: np.ndarray) -> np.ndarray:
         h, w = frame.shape[:2]
         scale = _WORK_SIDE / max(h, w)
-        size = (max(8, round(w * scale)), max(8, round(h * scale)))
+        size = (max(8, round(w * scale)), max(8, round(h * scale)))  # Farnebäck needs >= 8 px
         return cv2.cvtColor(
             cv2.resize(frame, size, interpolation=cv2.INTER_AREA), cv2.COLOR_RGB2GRAY
         )
@@ -44,8 +51,7 @@ class MotionEncoder(VideoEncoder):
         for frame, t in zip(frames, times, strict=True):
             gray = self._gray(frame)
             h, w = gray.shape
-            cell = max(1, max(h, w) // _CELLS_LONG)
-            gh, gw = max(1, h // cell), max(1, w // cell)
+            gh, gw = _grid(h, w)
             if self._previous is None or self._previous.shape != gray.shape:
                 velocity = np.zeros((gh, gw, 2), np.float32)
             else:
@@ -53,8 +59,8 @@ class MotionEncoder(VideoEncoder):
                     self._previous, gray, None, 0.5, 2, 9, 2, 5, 1.1, 0
                 )
                 dt = max(t - self._previous_time, 1e-3)
-                flow = flow[: gh * cell, : gw * cell].reshape(gh, cell, gw, cell, 2).mean((1, 3))
-                velocity = flow / (max(h, w) * dt)  # frame-widths per second
+                cells = cv2.resize(flow, (gw, gh), interpolation=cv2.INTER_AREA)  # cell means
+                velocity = cells.reshape(gh, gw, 2) / (max(h, w) * dt)  # frame-widths per second
             self._previous, self._previous_time = gray, t
             still = _STILL_SPEED * np.sqrt(velocity.size)
             rows.append(np.concatenate([velocity.ravel(), [still]]))

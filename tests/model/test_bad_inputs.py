@@ -119,3 +119,31 @@ def test_errors_are_both_typed_and_standard():
     assert issubclass(CorruptMediaError, ValueError)  # callers may catch ValueError
     assert issubclass(MediaNotFoundError, FileNotFoundError)
     assert issubclass(UnknownNameError, KeyError)
+
+
+def _striped(width: int, height: int, n: int = 36):
+    """Frames of one shape: a bright bar sweeping across, a cut (new shade) every 12 frames."""
+    for i in range(n):
+        img = np.full((height, width, 3), 40 + 70 * (i // 12), np.uint8)
+        x = (i * max(1, width // 24)) % width
+        y = (i * max(1, height // 24)) % height
+        img[: max(1, height // 4) + y, : max(1, width // 4) + x] = 230
+        yield img
+
+
+@pytest.mark.parametrize("width,height", [(8000, 16), (16, 8000), (2, 2), (4096, 2), (2, 1080)])
+def test_extreme_frame_shapes_analyse_with_every_video_encoder(tmp_path, width, height):
+    """Very wide, very tall or tiny pictures are media like any other: every built-in video
+    encoder, the cut detector and the scorer take them (no traceback)."""
+    from tests.helpers import write_video
+    from v2m.model.options import ScoreOptions
+    from v2m.model.pipeline import score
+
+    path = write_video(tmp_path / f"{width}x{height}.mp4", _striped(width, height), 12)
+    for encoder in ("pixels", "motion"):
+        analysis = analyze(path, settings=AnalysisSettings(encoder=encoder))
+        assert np.isfinite(analysis.curves.smoothed.values).all()
+        assert len(analysis.feature_times_s) == 36
+    job = score(path, ScoreOptions(seed=0))
+    assert job.request.duration_s == pytest.approx(3.0, abs=0.1)
+    assert np.isfinite(job.result.mix).all()
