@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import time
 from dataclasses import dataclass
@@ -58,6 +59,7 @@ class RunningServer:
     port: int
     service: ScoringService
     bridge: RunningBridge | None = None
+    retention: asyncio.Task | None = None
 
     @property
     def http_port(self) -> int | None:
@@ -66,6 +68,8 @@ class RunningServer:
     async def stop(self, *, grace_s: float = 5.0) -> None:
         """Refuse new calls, give running ones ``grace_s`` to finish, then cancel the jobs
         still running and wait until their workers have stopped and cleaned up."""
+        if self.retention is not None:
+            self.retention.cancel()
         if self.bridge is not None:
             await self.bridge.stop()
         await self.grpc_server.stop(grace=grace_s)
@@ -107,7 +111,9 @@ async def start_server(settings: ServerSettings) -> RunningServer:
         bridge = await start_bridge(service, settings)
         scheme = "https" if settings.tls_cert else "http"
         log.info('{"event": "panel", "url": "%s://%s:%d/"}', scheme, settings.host, bridge.port)
-    return RunningServer(server, port, service, bridge)
+    return RunningServer(
+        server, port, service, bridge, asyncio.create_task(service.retention_loop())
+    )
 
 
 async def serve(settings: ServerSettings) -> None:

@@ -96,14 +96,28 @@ def _to_json(message) -> dict:
     return json_format.MessageToDict(message, always_print_fields_with_no_presence=False)
 
 
-def _parse(method, data) -> object:
+def _parse(method, data, *, max_bytes: int) -> object:
+    """The request message of ``method`` from its JSON mapping; INVALID_ARGUMENT when it is not
+    one, RESOURCE_EXHAUSTED when it is larger than gRPC would accept."""
+    if data is not None and not isinstance(data, dict):
+        raise CallAborted(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            f"{method.name}: the message must be a JSON object, got {type(data).__name__}",
+        )
     request = _request_class(method)()
     try:
         json_format.ParseDict(data or {}, request)
-    except json_format.ParseError as exc:
+    except (json_format.ParseError, TypeError, ValueError, AttributeError) as exc:
         raise CallAborted(
             grpc.StatusCode.INVALID_ARGUMENT, f"{method.name}: bad {method.input_type.name}: {exc}"
         ) from None
+    size = request.ByteSize()
+    if size > max_bytes:
+        raise CallAborted(
+            grpc.StatusCode.RESOURCE_EXHAUSTED,
+            f"{method.name}: a {size}-byte message exceeds this server's limit of {max_bytes} "
+            "bytes per message (the same as over gRPC)",
+        )
     return request
 
 
@@ -111,14 +125,75 @@ def _request_class(method):
     return getattr(pb, method.input_type.name)
 
 
+MAX_FRAME_VALUES = 10_000
+"""Most JSON values (counted by separators and brackets) one frame may hold: requests are small
+(a Score request carries at most 1000 markers; upload data is one string), so a frame of
+millions of tiny values is refused before it becomes millions of Python objects."""
+MAX_CALL_ID = 2**53
+_ENVELOPE_KEYS = {"id": int, "method": str, "message": dict, "metadata": dict}
+_ENVELOPE_FLAGS = ("cancel", "end")
+
+
+class BadFrame(Exception):
+    """A frame that is not a valid envelope; ``call_id`` when one could be read."""
+
+    def __init__(self, message: str, call_id: int | None = None):
+        super().__init__(message)
+        self.call_id = call_id
+
+
+def read_frame(text: str) -> dict:
+    """A client frame, checked: a JSON object with an integer ``id`` (0 .. 2**53), optional
+    ``method`` (text), ``message`` (object), ``metadata`` (object of text), ``cancel`` and
+    ``end`` (true/false). Raises BadFrame naming what is wrong."""
+    values = text.count(",") + text.count("[") + text.count("{")
+    if values > MAX_FRAME_VALUES:
+        raise BadFrame(
+            f"a frame may hold at most {MAX_FRAME_VALUES} JSON values; this one holds about "
+            f"{values}"
+        )
+    try:
+        frame = json.loads(text)
+    except RecursionError:
+        raise BadFrame("the frame's JSON is nested too deeply") from None
+    except ValueError as exc:
+        raise BadFrame(f"the frame is not JSON ({exc})") from None
+    if not isinstance(frame, dict):
+        raise BadFrame(f"each frame must be a JSON object, got {type(frame).__name__}")
+    call_id = frame.get("id")
+    if isinstance(call_id, bool) or not isinstance(call_id, int):
+        raise BadFrame(f"each frame needs an integer id, got {call_id!r}")
+    if not 0 <= call_id <= MAX_CALL_ID:
+        raise BadFrame(f"id must be 0..2**53, got {call_id}")
+    for key, kind in _ENVELOPE_KEYS.items():
+        if frame.get(key) is not None and not isinstance(frame[key], kind):
+            raise BadFrame(
+                f"frame field {key!r} must be {kind.__name__}, got {frame[key]!r:.80}", call_id
+            )
+    for key in _ENVELOPE_FLAGS:
+        if key in frame and not isinstance(frame[key], bool):
+            raise BadFrame(f"frame field {key!r} must be true or false", call_id)
+    metadata = frame.get("metadata") or {}
+    if not all(isinstance(v, str) for v in metadata.values()):
+        raise BadFrame("metadata values must be text", call_id)
+    unknown = set(frame) - set(_ENVELOPE_KEYS) - set(_ENVELOPE_FLAGS)
+    if unknown:
+        raise BadFrame(f"unknown frame fields {sorted(unknown)}", call_id)
+    return frame
+
+
 class Bridge:
     """The aiohttp application: panel files and the WebSocket bridge."""
 
     def __init__(self, service: ScoringService, settings: ServerSettings):
         self.service, self.settings = service, settings
-        frame_limit = settings.max_message_bytes * 4 // 3 + 64 * 1024  # base64 + JSON
+        # A frame carries one message in JSON: bytes grow by 4/3 in base64, plus the envelope.
+        self.max_message_bytes = settings.max_message_bytes
+        frame_limit = settings.max_message_bytes * 4 // 3 + 4096
         self.app = web.Application(client_max_size=frame_limit)
         self.frame_limit = frame_limit
+        self.port = 0
+        """The port actually bound (set once listening): the origin rule compares with it."""
         self.app.router.add_get("/", self._index)
         self.app.router.add_get("/v1/ws", self._websocket)
         self.app.router.add_static("/panel/", PANEL_DIR, follow_symlinks=False)
@@ -128,11 +203,21 @@ class Bridge:
         raise web.HTTPFound("/panel/index.html")
 
     def _origin_allowed(self, request: web.Request) -> bool:
+        """Non-browser clients send no Origin; with a token, the token decides. Otherwise only
+        pages served by this server itself — a loopback origin with the port it listens on —
+        and the configured origins. Never the request's own Host header: a page on a DNS
+        rebinding domain sends a Host that matches its Origin."""
         origin = request.headers.get("Origin")
-        if origin is None or self.settings.token:  # non-browser client, or the token guards
+        if origin is None or self.settings.token:
             return True
-        own = {f"{scheme}://{request.host}" for scheme in ("http", "https")}
-        return origin in own or origin in self.settings.allowed_origins
+        return origin in self.own_origins() or origin in self.settings.allowed_origins
+
+    def own_origins(self) -> set[str]:
+        hosts = {"127.0.0.1", "localhost", "[::1]"}
+        host = self.settings.host
+        if self.settings.is_loopback:
+            hosts.add(f"[{host}]" if ":" in host else host)
+        return {f"{scheme}://{host}:{self.port}" for scheme in ("http", "https") for host in hosts}
 
     async def _websocket(self, request: web.Request) -> web.StreamResponse:
         if not self._origin_allowed(request):
@@ -145,13 +230,17 @@ class Bridge:
             )
         ws = web.WebSocketResponse(max_msg_size=self.frame_limit, heartbeat=30)
         await ws.prepare(request)
-        host = request.remote or "unknown"
-        sock = _Socket(ws, f"ipv6:[{host}]" if ":" in host else f"ipv4:{host}")
+        peername = request.transport.get_extra_info("peername") if request.transport else None
+        host, port = (peername or ("unknown", 0))[:2]
+        sock = _Socket(ws, f"ipv6:[{host}]:{port}" if ":" in host else f"ipv4:{host}:{port}")
         try:
             async for msg in ws:
-                if msg.type != WSMsgType.TEXT:
-                    continue
-                await self._frame(sock, msg.data)
+                if msg.type == WSMsgType.BINARY:
+                    await sock.send(
+                        {"error": "binary frames are not supported; send JSON text frames"}
+                    )
+                elif msg.type == WSMsgType.TEXT:
+                    await self._frame(sock, msg.data)
         finally:
             for task in list(sock.calls.values()):
                 task.cancel()
@@ -161,11 +250,14 @@ class Bridge:
 
     async def _frame(self, sock: _Socket, text: str) -> None:
         try:
-            frame = json.loads(text)
-            call_id = int(frame["id"])
-        except (ValueError, KeyError, TypeError):
-            await sock.send({"error": "each frame must be a JSON object with an integer id"})
+            frame = read_frame(text)
+        except BadFrame as exc:
+            if exc.call_id is None or exc.call_id in sock.calls:
+                await sock.send({"error": str(exc)})
+            else:
+                await sock.send(_status(exc.call_id, grpc.StatusCode.INVALID_ARGUMENT, str(exc)))
             return
+        call_id = frame["id"]
         if frame.get("cancel"):
             if call_id in sock.calls:
                 sock.calls[call_id].cancel()
@@ -190,7 +282,7 @@ class Bridge:
                     grpc.StatusCode.UNIMPLEMENTED,
                     f"no method {name!r}; methods: {', '.join(sorted(METHODS))}",
                 )
-            metadata = {str(k).lower(): str(v) for k, v in (frame.get("metadata") or {}).items()}
+            metadata = {k.lower(): v for k, v in (frame.get("metadata") or {}).items()}
             if not bearer_ok(metadata.get("authorization", ""), self.settings.token):
                 raise CallAborted(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token")
             context = BridgeContext(sock.peer, metadata)
@@ -203,10 +295,12 @@ class Bridge:
                 reply = await handler(self._requests(sock, call_id, method), context)
                 await sock.send({"id": call_id, "message": _to_json(reply)})
             elif method.server_streaming:
-                async for event in handler(_parse(method, frame.get("message")), context):
+                request = _parse(method, frame.get("message"), max_bytes=self.max_message_bytes)
+                async for event in handler(request, context):
                     await sock.send({"id": call_id, "message": _to_json(event)})
             else:
-                reply = await handler(_parse(method, frame.get("message")), context)
+                request = _parse(method, frame.get("message"), max_bytes=self.max_message_bytes)
+                reply = await handler(request, context)
                 await sock.send({"id": call_id, "message": _to_json(reply)})
         except CallAborted as exc:
             code, message = exc.code, exc.message
@@ -222,7 +316,7 @@ class Bridge:
         """A client stream's messages, as the async iterator a gRPC handler reads."""
         queue = sock.inbox[call_id]
         while (data := await queue.get()) is not None:
-            yield _parse(method, data)
+            yield _parse(method, data, max_bytes=self.max_message_bytes)
 
 
 def _status(call_id: int, code: grpc.StatusCode, message: str) -> dict:
@@ -250,4 +344,5 @@ async def start_bridge(service: ScoringService, settings: ServerSettings) -> Run
     site = web.TCPSite(runner, settings.host, settings.http_port, ssl_context=context)
     await site.start()
     port = site._server.sockets[0].getsockname()[1]  # the bound port when 0 was asked
+    bridge.port = port
     return RunningBridge(runner, port)

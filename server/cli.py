@@ -160,10 +160,24 @@ def _serve_command(args: argparse.Namespace) -> int:
         data_dir=args.data_dir,
         media_roots=tuple(args.media_root) if args.media_root else None,
         token=args.token,
+        token_file=args.token_file,
+        insecure=args.insecure or None,
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
     )
     logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if args.token:
+        print(
+            "v2m: warning: --token is visible to every user of this machine in the process "
+            "list; prefer V2M_TOKEN or --token-file",
+            file=sys.stderr,
+        )
+    if settings.plain_text_beyond_loopback:
+        print(
+            f"v2m: WARNING: serving {settings.host} WITHOUT TLS (--insecure): the token and "
+            "all media travel in plain text; anyone on the network can read and reuse them",
+            file=sys.stderr,
+        )
     watcher = None
     if args.watch:
         import threading
@@ -391,7 +405,17 @@ def build_parser() -> argparse.ArgumentParser:
         metavar="DIR",
         help="folder clients may read media from; repeatable (default: cwd)",
     )
-    p.add_argument("--token", help="bearer token clients must send")
+    p.add_argument(
+        "--token",
+        help="bearer token clients must send (visible in the process list; prefer "
+        "V2M_TOKEN or --token-file)",
+    )
+    p.add_argument("--token-file", metavar="FILE", help="read the bearer token from FILE")
+    p.add_argument(
+        "--insecure",
+        action="store_true",
+        help="allow binding beyond loopback without TLS (token and media in plain text)",
+    )
     p.add_argument("--tls-cert", help="TLS certificate (PEM)")
     p.add_argument("--tls-key", help="TLS private key (PEM)")
     p.add_argument("--config", help="TOML settings file")

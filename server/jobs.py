@@ -36,6 +36,8 @@ class Job:
     """Streams reading the log (Score callers and WatchJob)."""
     owners: int = 0
     """Score callers waiting for the result; when the last one leaves, the job is cancelled."""
+    uses: tuple = ()
+    """Files and folders the job reads or writes; retention leaves them alone while it runs."""
 
     def publish(self, event) -> None:
         """Append an event to the log and wake the followers."""

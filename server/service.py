@@ -11,6 +11,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import json
+import logging
 import os
 import threading
 from collections.abc import AsyncIterator, Callable
@@ -27,12 +28,14 @@ from v2m.server.convert import options_from_request
 from v2m.server.errors import LimitExceededError, status_for
 from v2m.server.jobs import ACTIVE, Job, JobManager
 from v2m.server.paths import resolve_media_path
+from v2m.server.retention import clean_partial_work, sweep
 from v2m.server.score_job import JobCancelled
 from v2m.server.settings import ServerSettings
 from v2m.server.uploads import UploadStore, find_upload
 from v2m.v1 import scoring_pb2 as pb
 from v2m.v1 import scoring_pb2_grpc as pb_grpc
 
+log = logging.getLogger("v2m.server")
 STEM_CHUNK_FRAMES = 65536
 """Sample frames per StemChunk (1.4 s at 48 kHz; 512 KiB of stereo float32)."""
 _END = object()
@@ -170,6 +173,37 @@ class ScoringService(pb_grpc.ScoringServiceServicer):
         self.data_dir = Path(settings.data_dir).resolve()
         (self.data_dir / "jobs").mkdir(parents=True, exist_ok=True)
         self._tasks: set[asyncio.Task] = set()
+        self.expired: dict[str, str] = {}
+        """Job id → why its results are gone (retention), for GetJob's NOT_FOUND."""
+        for path in clean_partial_work(self.data_dir):
+            log.info('{"event": "removed partial work", "path": "%s"}', path)
+        self.sweep()
+
+    def sweep(self) -> None:
+        """Apply the retention policy (blocking: run it in a thread from the event loop)."""
+        s = self.settings
+        keep = [p for job in list(self.jobs.jobs.values()) if job.state in ACTIVE for p in job.uses]
+        removed = sweep(
+            self.data_dir,
+            max_age_s=s.retention_max_age_s,
+            max_bytes=s.retention_max_bytes,
+            keep=keep,
+        )
+        for entry in removed:
+            log.info(
+                '{"event": "retention", "removed": "%s", "why": "%s"}', entry.path, entry.reason
+            )
+            if entry.path.parent.name == "jobs":
+                self.jobs.jobs.pop(entry.path.name, None)
+                self.expired[entry.path.name] = entry.reason
+        while len(self.expired) > 10_000:
+            self.expired.pop(next(iter(self.expired)))
+
+    async def retention_loop(self, *, every_s: float = 3600.0) -> None:
+        """Sweep periodically (also after every job), until cancelled."""
+        while True:
+            await asyncio.sleep(every_s)
+            await asyncio.to_thread(self.sweep)
 
     async def close(self) -> None:
         """Cancel every job still queued or running and wait for them to end (shutdown)."""
@@ -180,20 +214,28 @@ class ScoringService(pb_grpc.ScoringServiceServicer):
             await asyncio.wait(list(self._tasks), timeout=30)
 
     def _open_stream(self, context) -> str:
-        """Count a stream against its client's limit (LimitExceededError when over)."""
-        peer = context.peer().rsplit(":", 1)[0]  # the client's address, any port
-        if self._streams.get(peer, 0) >= self.settings.max_streams_per_client:
+        """Count a stream against its client's allowance and the server's (LimitExceededError
+        when over). A client is one connection (address and port: each panel, each channel)
+        with the token it presents — never a whole host, which behind a panel server or NAT is
+        every user."""
+        client = _client_key(context)
+        s, open_now = self.settings, sum(self._streams.values())
+        if open_now >= s.max_streams_total:
             raise LimitExceededError(
-                f"this client already has {self._streams[peer]} streams open (limit "
-                f"{self.settings.max_streams_per_client}); wait for one to finish"
+                f"the server has {open_now} streams open (limit {s.max_streams_total}); retry soon"
             )
-        self._streams[peer] = self._streams.get(peer, 0) + 1
-        return peer
+        if self._streams.get(client, 0) >= s.max_streams_per_client:
+            raise LimitExceededError(
+                f"this client already has {self._streams[client]} streams open (limit "
+                f"{s.max_streams_per_client}); wait for one to finish"
+            )
+        self._streams[client] = self._streams.get(client, 0) + 1
+        return client
 
-    def _close_stream(self, peer: str) -> None:
-        self._streams[peer] -= 1
-        if not self._streams[peer]:
-            del self._streams[peer]
+    def _close_stream(self, client: str) -> None:
+        self._streams[client] -= 1
+        if not self._streams[client]:
+            del self._streams[client]
 
     async def _fail(self, context, error: BaseException) -> None:
         code, message = status_for(error)
@@ -210,7 +252,7 @@ class ScoringService(pb_grpc.ScoringServiceServicer):
     async def _counted(self, handler, request, context):
         """Run a streaming handler inside the client's stream allowance."""
         try:
-            peer = self._open_stream(context)
+            client = self._open_stream(context)
         except Exception as exc:  # noqa: BLE001
             await self._fail(context, exc)
             return
@@ -218,7 +260,7 @@ class ScoringService(pb_grpc.ScoringServiceServicer):
             async for event in handler(request, context):
                 yield event
         finally:
-            self._close_stream(peer)
+            self._close_stream(client)
 
     async def _analyze(self, request, context):
         from v2m.model.analysis import AnalysisSettings, analyze
@@ -280,6 +322,7 @@ class ScoringService(pb_grpc.ScoringServiceServicer):
             await self._fail(context, exc)
             return
         if not joined:
+            job.uses = (Path(path), self.data_dir / "jobs" / job.job_id)
             job.task = asyncio.create_task(self._run_job(job, options, path, fmt, device))
             self._tasks.add(job.task)
             job.task.add_done_callback(self._tasks.discard)
@@ -366,6 +409,7 @@ class ScoringService(pb_grpc.ScoringServiceServicer):
             if job.state in ACTIVE:  # cancelled while queued, or the server is shutting down
                 self.jobs.finished(job, "cancelled")
             job.close_log()
+            await asyncio.to_thread(self.sweep)
 
     async def _follow(self, job: Job, context, *, joined: bool = False):
         """Replay a job's log from the start, then follow it live; end as the job ended."""
@@ -408,10 +452,25 @@ class ScoringService(pb_grpc.ScoringServiceServicer):
             return pb.UploadResult()
         return pb.UploadResult(upload_id=uid, bytes=size, already_present=present)
 
+    async def _find_job(self, context, job_id: str) -> Job:
+        """The job ``job_id``, or NOT_FOUND saying why (unknown, or its results expired)."""
+        job = self.jobs.get(job_id)
+        if job is not None:
+            return job
+        if job_id in self.expired:
+            await context.abort(
+                grpc.StatusCode.NOT_FOUND,
+                f"job {job_id!r} finished and its results were removed by the server's "
+                f"retention policy ({self.expired[job_id]})",
+            )
+        await context.abort(
+            grpc.StatusCode.NOT_FOUND,
+            f"no job {job_id[:64]!r} on this server (finished jobs are forgotten when the "
+            "server restarts)",
+        )
+
     async def WatchJob(self, request, context):  # noqa: N802
-        job = self.jobs.get(request.job_id)
-        if job is None:
-            await context.abort(grpc.StatusCode.NOT_FOUND, f"no job {request.job_id!r}")
+        job = await self._find_job(context, request.job_id)
         if job.log_closed and not job.events:
             await context.abort(
                 grpc.StatusCode.FAILED_PRECONDITION,
@@ -421,15 +480,10 @@ class ScoringService(pb_grpc.ScoringServiceServicer):
             yield event
 
     async def GetJob(self, request, context):  # noqa: N802
-        job = self.jobs.get(request.job_id)
-        if job is None:
-            await context.abort(grpc.StatusCode.NOT_FOUND, f"no job {request.job_id!r}")
-        return _job(job)
+        return _job(await self._find_job(context, request.job_id))
 
     async def CancelJob(self, request, context):  # noqa: N802
-        job = self.jobs.get(request.job_id)
-        if job is None:
-            await context.abort(grpc.StatusCode.NOT_FOUND, f"no job {request.job_id!r}")
+        job = await self._find_job(context, request.job_id)
         _cancel(job)
         return _job(job)
 
@@ -459,6 +513,14 @@ class ScoringService(pb_grpc.ScoringServiceServicer):
                 )
             )
         return pb.ListBackendsResponse(backends=infos)
+
+
+def _client_key(context) -> str:
+    """A client's identity for stream allowances: its connection (peer address and port) and
+    a digest of the token it sent."""
+    metadata = dict(context.invocation_metadata() or ())
+    token = hashlib.sha256(str(metadata.get("authorization", "")).encode()).hexdigest()[:16]
+    return f"{context.peer()}|{token}"
 
 
 def _cancel(job: Job) -> None:

@@ -10,6 +10,7 @@ import uuid
 from pathlib import Path
 
 from v2m.model.errors import InvalidInputError, MediaNotFoundError
+from v2m.model.folders import PARTIAL_MARK
 from v2m.server.errors import LimitExceededError
 
 _ID = re.compile(r"^[0-9a-f]{64}$")
@@ -42,7 +43,7 @@ class UploadStore:
 class _Upload:
     def __init__(self, store: UploadStore):
         self.store = store
-        self.tmp = store.folder / f".{uuid.uuid4().hex}.part"
+        self.tmp = store.folder / f".{uuid.uuid4().hex}{PARTIAL_MARK}upload"
         self.file = open(self.tmp, "wb")  # noqa: SIM115 — closed in finish/discard
         self.hash = hashlib.sha256()
         self.size = 0
