@@ -23,11 +23,15 @@ MAX_SEED = 2**32 - 1
 MAX_OPTION_CHARS = 4096
 
 
-def _number(name: str, value, *, low: float, high: float, integer: bool = False) -> None:
+def _kind(name: str, value, *, integer: bool = False) -> None:
     kinds = (int,) if integer else (int, float)
     if isinstance(value, bool) or not isinstance(value, kinds):
         kind = "a whole number" if integer else "a number"
         raise InvalidInputError(f"{name} must be {kind}, got {value!r}")
+
+
+def _number(name: str, value, *, low: float, high: float, integer: bool = False) -> None:
+    _kind(name, value, integer=integer)
     if not (math.isfinite(value) and low <= value <= high):
         raise InvalidInputError(f"{name} must be {low:g}..{high:g}, got {value!r}")
 
@@ -87,8 +91,8 @@ class ScoreOptions:
                 f"unknown style {self.style!r}; choose one of: {', '.join(sorted(PRESETS))}"
             )
         if self.bpm is not None:
-            _number("bpm", self.bpm, low=-math.inf, high=math.inf)
-            validate_bpm(self.bpm)
+            _kind("bpm", self.bpm)
+            validate_bpm(self.bpm)  # names the playable range; NaN and infinity fail it too
         if self.key is not None:
             _text("key", self.key, limit=32)
             parse_key(self.key)

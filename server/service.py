@@ -37,7 +37,8 @@ from v2m.v1 import scoring_pb2_grpc as pb_grpc
 
 log = logging.getLogger("v2m.server")
 STEM_CHUNK_FRAMES = 65536
-"""Sample frames per StemChunk (1.4 s at 48 kHz; 512 KiB of stereo float32)."""
+"""Most sample frames per StemChunk (1.4 s at 48 kHz; 512 KiB of stereo float32); fewer when
+the server's message limit is smaller."""
 _END = object()
 
 
@@ -372,7 +373,9 @@ class ScoringService(pb_grpc.ScoringServiceServicer):
             async with self.jobs.slot(job, device=device):
                 async for event in stream.run(work):
                     if isinstance(event, _Music):
-                        await _publish_music(job, event.scored, fmt)
+                        await _publish_music(
+                            job, event.scored, fmt, max_bytes=self.settings.max_message_bytes
+                        )
                     else:
                         job.publish(event)
             done = result["done"]
@@ -542,30 +545,32 @@ def _request_key(request, path: str, *, backend: str, fmt: str) -> str:
     return digest.hexdigest()
 
 
-async def _publish_music(job: Job, scored, fmt: str) -> None:
+async def _publish_music(job: Job, scored, fmt: str, *, max_bytes: int) -> None:
     """The placed hits, then every stem and the mix in chunks."""
     job.publish(pb.ScoreEvent(plan=_plan(scored)))
     r = scored.result
     for name, audio in [*r.stems.items(), ("mix", r.mix)]:
-        for chunk in _stem_chunks(name, audio, r.sample_rate, fmt):
+        for chunk in _stem_chunks(name, audio, r.sample_rate, fmt, max_bytes=max_bytes):
             job.publish(pb.ScoreEvent(stem=chunk))
         await asyncio.sleep(0)  # let the followers send while the next stem encodes
 
 
-def _stem_chunks(name: str, audio: np.ndarray, sample_rate: int, fmt: str):
-    """``audio`` (channels, frames) as StemChunk messages of STEM_CHUNK_FRAMES frames."""
+def _stem_chunks(name: str, audio: np.ndarray, sample_rate: int, fmt: str, *, max_bytes: int):
+    """``audio`` (channels, frames) as StemChunk messages of at most STEM_CHUNK_FRAMES frames,
+    each message within ``max_bytes``."""
     channels, n = audio.shape
     data = memoryview(_pcm(audio, fmt))  # converted once, then sliced without copies
     frame_bytes = channels * (4 if fmt == "f32le" else 2)
-    for start in range(0, n, STEM_CHUNK_FRAMES):
+    step = max(1, min(STEM_CHUNK_FRAMES, (max_bytes - 1024) // frame_bytes))
+    for start in range(0, n, step):
         yield pb.StemChunk(
             name=name,
             sample_rate_hz=sample_rate,
             channels=channels,
             offset_frames=start,
             format=fmt,
-            data=bytes(data[start * frame_bytes : (start + STEM_CHUNK_FRAMES) * frame_bytes]),
-            last=start + STEM_CHUNK_FRAMES >= n,
+            data=bytes(data[start * frame_bytes : (start + step) * frame_bytes]),
+            last=start + step >= n,
         )
 
 
