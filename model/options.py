@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
 from types import MappingProxyType
 
-from v2m.model.errors import InvalidInputError, UnknownNameError
+from v2m.model.errors import InvalidInputError, LimitExceededError, UnknownNameError
 
 MAX_PROMPT_CHARS = 2000
 MAX_MARKERS = 1000
@@ -178,3 +178,25 @@ class Limits:
     def __post_init__(self) -> None:
         _number("max_duration_s", self.max_duration_s, low=1, high=MAX_TIME_S)
         _number("max_frame_side_px", self.max_frame_side_px, low=16, high=65536, integer=True)
+
+    def check_media(self, path, *, length: bool = True) -> None:
+        """Probe ``path`` and refuse it (LimitExceededError, naming the value and the limit)
+        when its frames are larger than ``max_frame_side_px`` or, with ``length``, when it is
+        longer than ``max_duration_s`` (all of a video file is decoded)."""
+        from pathlib import Path
+
+        from v2m.model.media import probe
+
+        info, name = probe(path), Path(path).name
+        if length and info.duration_s > self.max_duration_s:
+            raise LimitExceededError(
+                f"{name!r} is {info.duration_s:.1f} s long; at most {self.max_duration_s:.0f} s "
+                "of video are analysed (trim the file, or raise the limit: --max-duration on the "
+                "CLI, max_media_duration_s on a server)"
+            )
+        video = info.video
+        if video and max(video.display_width, video.display_height) > self.max_frame_side_px:
+            raise LimitExceededError(
+                f"{name!r}: frame size {video.display_width}x{video.display_height} exceeds the "
+                f"limit of {self.max_frame_side_px} pixels per side"
+            )

@@ -15,6 +15,7 @@ every rate inside 1..1000 fps, every time finite and within 48 hours, at most
 from __future__ import annotations
 
 import codecs
+import json
 import math
 import re
 import zipfile
@@ -26,7 +27,7 @@ import opentimelineio as otio
 
 from v2m.nle_plugins.errors import TimelineReadError
 
-MAX_TIMELINE_BYTES = 256 * 1024 * 1024
+MAX_TIMELINE_BYTES = 128 * 1024 * 1024
 """Largest timeline file (and largest ``content.otio`` inside an ``.otioz``) read."""
 MAX_NESTING = 256
 """Deepest JSON / XML nesting accepted (real timelines stay below ~40)."""
@@ -72,14 +73,55 @@ def json_depth(data: bytes) -> int:
     return deepest
 
 
-def screen_json(data: bytes, name: str) -> None:
-    """Refuse JSON nested deeper than ``MAX_NESTING`` (OTIO's reader recurses per level)."""
+def screen_json(data: bytes, name: str) -> str:
+    """The JSON text OTIO's reader may be given: refused when nested deeper than
+    ``MAX_NESTING`` (the reader recurses per level) or not well-formed, and otherwise
+    re-serialized by Python's own parser — OTIO's reader builds objects as it scans and crashes
+    the process on malformed text (an unbalanced brace) and on repeated keys, neither of which
+    survives the round trip (the last of repeated keys wins, as in Python)."""
     depth = json_depth(data)
     if depth > MAX_NESTING:
         raise TimelineReadError(
             f"{name!r} nests {depth} levels deep; v2m reads timelines nested at most "
             f"{MAX_NESTING} levels (real exports stay far below)"
         )
+    try:
+        return json.dumps(json.loads(data, object_hook=_checked_schema))
+    except _BadSchema as exc:
+        raise TimelineReadError(
+            f"{name!r} names the object type {exc.args[0]!r:.80}; a timeline's objects are "
+            "'Name.VERSION' (VERSION 1..9) of OTIO's timeline types"
+        ) from None
+    except (ValueError, RecursionError) as exc:
+        raise TimelineReadError(f"{name!r} is not valid JSON: {exc}") from None
+
+
+class _BadSchema(Exception):
+    pass
+
+
+_SCHEMA = re.compile(r"[A-Za-z][A-Za-z0-9_]{0,63}\.[1-9]")
+
+
+_NOT_IN_TIMELINES = frozenset(
+    ("UnknownSchema", "Adapter", "HookScript", "MediaLinker", "PluginManifest", "SchemaDef", "Test")
+)
+"""OTIO types a timeline never holds: ``UnknownSchema`` aborts the process when a file names it,
+the others are OTIO's plugin machinery."""
+
+
+def _checked_schema(obj: dict) -> dict:
+    """A JSON object whose ``OTIO_SCHEMA`` OTIO can take: an out-of-range version
+    (``"Clip.-1"``) sends its schema upgrader astray and ``"UnknownSchema.1"`` aborts it (both
+    found by fuzzing)."""
+    schema = obj.get("OTIO_SCHEMA")
+    if schema is None:
+        return obj
+    if not (isinstance(schema, str) and _SCHEMA.fullmatch(schema)):
+        raise _BadSchema(schema)
+    if schema.split(".")[0] in _NOT_IN_TIMELINES:
+        raise _BadSchema(schema)
+    return obj
 
 
 def screen_xml(data: bytes, name: str) -> None:
@@ -197,6 +239,10 @@ def check_timeline(timeline: otio.schema.Timeline, name: str) -> None:
             _check_time(item.out_offset, f"{label} out offset", name)
             continue
         _check_range(item.source_range, label, name)
+        try:
+            item.trimmed_range()
+        except Exception as exc:  # noqa: BLE001 — OTIO raises its own error types here
+            raise TimelineReadError(f"{name!r}: {label} has no length ({exc})") from None
         for marker in item.markers:
             _check_range(marker.marked_range, f"marker {marker.name!r}", name)
         for effect in getattr(item, "effects", ()):

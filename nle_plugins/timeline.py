@@ -216,7 +216,7 @@ def _read(path: Path, adapter: str, notes: list[str]):
     """Screen the file's bytes (size, nesting, entities, encoding), then parse them."""
     data = otioz_content(path) if adapter == "otioz" else read_limited(path)
     if adapter in ("otio_json", "otioz"):
-        screen_json(data, path.name)
+        text = screen_json(data, path.name)
     elif path.suffix.lower() in _XML_SUFFIXES:
         screen_xml(data, path.name)
     # Adapters warn and print banners (Kdenlive's deprecation notice) on stdout: keep them off
@@ -224,7 +224,7 @@ def _read(path: Path, adapter: str, notes: list[str]):
     with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
         warnings.simplefilter("ignore")
         if adapter in ("otio_json", "otioz"):
-            return otio.adapters.read_from_string(data.decode("utf-8"), adapter_name="otio_json")
+            return otio.adapters.read_from_string(text, adapter_name="otio_json")
         if adapter == "fcpx_xml":
             from v2m.nle_plugins.fcpxml_exact import read_fcpxml
 
@@ -245,8 +245,10 @@ def _read(path: Path, adapter: str, notes: list[str]):
 def _pick_timeline(result, name: str | None, path: Path) -> otio.schema.Timeline:
     if isinstance(result, otio.schema.Timeline):
         timelines = [result]
-    else:
+    elif isinstance(result, otio.schema.SerializableCollection):
         timelines = list(result.find_children(descended_from_type=otio.schema.Timeline))
+    else:
+        timelines = []
     if not timelines:
         raise TimelineReadError(f"{path.name!r} holds no timeline")
     if name is None:

@@ -68,19 +68,10 @@ def _curve_command(args: argparse.Namespace) -> int:
 
 
 def _score_remote(args: argparse.Namespace, options) -> int:
-    from v2m.nle_plugins.client import ScoringClient
-    from v2m.server.convert import request_fields
+    from v2m.server.cli_output import score_on_server
 
-    progress, close = progress_bar(not args.quiet)
     started = time.perf_counter()
-    try:
-        with ScoringClient(args.server, token=args.token) as client:
-            remote = client.score(
-                str(Path(args.video).resolve()), progress=progress, **request_fields(options)
-            )
-        paths = remote.write(args.out)
-    finally:
-        close()
+    remote, paths = score_on_server(args, args.video, options, args.out)
     plan = remote.plan
     print(f"prompt ({plan.prompt_source}): {plan.prompt}")
     print(
@@ -547,6 +538,9 @@ def main(argv: list[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("v2m: interrupted", file=sys.stderr)
         return EXIT_INTERRUPTED
+    except BrokenPipeError:  # the reader of our output went away (| head): nothing to say
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return EXIT_FAILED
     except Exception as exc:  # noqa: BLE001 — every failure is one line and an exit code
         if os.environ.get("V2M_DEBUG"):
             traceback.print_exc()

@@ -54,3 +54,22 @@ def result_lines(done) -> list[str]:
             f"{where:8s}  error {p.error_ms:+6.1f} ms  {p.error_frames:+.2f} frames"
         )
     return lines
+
+
+def score_on_server(args, path, options, out):
+    """Score ``path`` (inside the server's roots) on ``args.server`` with ``options``, showing
+    progress; write what came back into ``out``. Returns (RemoteScore, {name: path})."""
+    from pathlib import Path
+
+    from v2m.nle_plugins.client import ScoringClient
+    from v2m.server.convert import request_fields
+
+    progress, close = progress_bar(not args.quiet)
+    try:
+        with ScoringClient(args.server, token=args.token) as client:
+            remote = client.score(
+                str(Path(path).resolve()), progress=progress, **request_fields(options)
+            )
+        return remote, remote.write(out)
+    finally:
+        close()

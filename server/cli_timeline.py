@@ -160,24 +160,14 @@ def _score_remote(args: argparse.Namespace, options) -> int:
     import dataclasses
     from types import SimpleNamespace
 
-    from v2m.nle_plugins.client import ScoringClient
     from v2m.nle_plugins.writeback import add_score, save_scored
-    from v2m.server.cli_output import progress_bar
-    from v2m.server.convert import request_fields
+    from v2m.server.cli_output import score_on_server
 
     tl, start, end = _selection(args)
     options = dataclasses.replace(options, in_s=start, out_s=end)
     out = Path(args.out)
-    progress, close = progress_bar(not args.quiet)
     started = time.perf_counter()
-    try:
-        with ScoringClient(args.server, token=args.token) as client:
-            remote = client.score(
-                str(Path(tl.path).resolve()), progress=progress, **request_fields(options)
-            )
-        paths = remote.write(out)
-    finally:
-        close()
+    remote, paths = score_on_server(args, tl.path, options, out)
     hits = [
         SimpleNamespace(
             kind=h.kind,

@@ -168,29 +168,10 @@ def _reporter(progress: ProgressFn | None, cancel: threading.Event | None) -> Pr
     return report
 
 
-def _check_frame(path: Path, limits: Limits) -> None:
-    from v2m.model.media import probe
-
-    video = probe(path).video
-    if video and max(video.display_width, video.display_height) > limits.max_frame_side_px:
-        raise LimitExceededError(
-            f"{path.name!r}: frame size {video.display_width}x{video.display_height} exceeds the "
-            f"limit of {limits.max_frame_side_px} pixels per side"
-        )
-
-
 def _score_video(source: VideoSource, options, limits, report, on_request):
-    from v2m.model.media import probe
     from v2m.model.pipeline import score
 
-    info = probe(source.path)
-    if info.duration_s > limits.max_duration_s:
-        raise LimitExceededError(
-            f"{source.path.name!r} is {info.duration_s:.1f} s long; at most "
-            f"{limits.max_duration_s:.0f} s of video are analysed (trim the file, or raise the "
-            "limit: --max-duration on the CLI, max_media_duration_s on a server)"
-        )
-    _check_frame(source.path, limits)
+    limits.check_media(source.path)
     scored = score(source.path, options, progress=report, on_request=on_request)
     return scored, None, (scored.in_s, scored.out_s)
 
@@ -227,7 +208,7 @@ def _score_timeline(source: TimelineSource, options, limits, media_check, report
     def check(path: Path) -> None:
         if media_check is not None:
             media_check(path)
-        _check_frame(path, limits)
+        limits.check_media(path, length=False)  # a selection of a long source is fine
 
     analysis = analyze_selection(
         tl,

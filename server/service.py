@@ -24,6 +24,7 @@ import numpy as np
 from v2m import __version__
 from v2m.model.backends import create_backend, list_backends
 from v2m.model.errors import InvalidInputError
+from v2m.model.options import Limits
 from v2m.server.convert import options_from_request
 from v2m.server.errors import LimitExceededError, status_for
 from v2m.server.jobs import ACTIVE, Job, JobManager
@@ -107,24 +108,6 @@ def _media_path(settings: ServerSettings, media: pb.MediaRef) -> str:
     return str(path)
 
 
-def _check_limits(settings: ServerSettings, path: str) -> None:
-    """Refuse media longer or larger than the server's limits before any decoding."""
-    from v2m.model.media import probe
-
-    info = probe(path)
-    if info.duration_s > settings.max_media_duration_s:
-        raise LimitExceededError(
-            f"media is {info.duration_s:.1f} s long; this server accepts at most "
-            f"{settings.max_media_duration_s:.0f} s (select a range with in_s/out_s)"
-        )
-    v = info.video
-    if v and max(v.width, v.height) > settings.max_frame_side_px:
-        raise LimitExceededError(
-            f"frame size {v.width}x{v.height} exceeds this server's limit of "
-            f"{settings.max_frame_side_px} pixels per side"
-        )
-
-
 def _summary(analysis) -> pb.AnalysisSummary:
     m = analysis.media
     v = m.video
@@ -171,6 +154,10 @@ class ScoringService(pb_grpc.ScoringServiceServicer):
         self.settings = settings
         self._streams: dict[str, int] = {}
         self.jobs = JobManager(workers=settings.workers, max_queue=settings.max_queue)
+        self.limits = Limits(
+            max_duration_s=settings.max_media_duration_s,
+            max_frame_side_px=settings.max_frame_side_px,
+        )
         self.data_dir = Path(settings.data_dir).resolve()
         (self.data_dir / "jobs").mkdir(parents=True, exist_ok=True)
         self._tasks: set[asyncio.Task] = set()
@@ -268,7 +255,7 @@ class ScoringService(pb_grpc.ScoringServiceServicer):
 
         try:
             path = _media_path(self.settings, request.media)
-            _check_limits(self.settings, path)
+            self.limits.check_media(path)
             settings = AnalysisSettings(
                 encoder=request.encoder or None,
                 rate_hz=request.curve_rate_hz or AnalysisSettings.rate_hz,
@@ -338,13 +325,12 @@ class ScoringService(pb_grpc.ScoringServiceServicer):
 
     async def _run_job(self, job: Job, options, path: str, fmt: str, device: str):
         """Compute one Score job, publishing its events to the job's log (clients follow it)."""
-        from v2m.model.options import Limits
         from v2m.server.score_job import run_score_job, source_for
 
         job.publish(pb.ScoreEvent(accepted=pb.JobAccepted(job_id=job.job_id)))
         stream = _Stream(asyncio.get_running_loop(), cancelled=job.cancel)
         result: dict = {}
-        s, roots = self.settings, self.settings.roots
+        roots = self.settings.roots
 
         def progress(fraction: float, stage: str) -> None:
             job.stage, job.fraction = stage, fraction
@@ -359,9 +345,7 @@ class ScoringService(pb_grpc.ScoringServiceServicer):
                 source_for(path, search_paths=roots),
                 options,
                 self.data_dir / "jobs" / job.job_id,
-                limits=Limits(
-                    max_duration_s=s.max_media_duration_s, max_frame_side_px=s.max_frame_side_px
-                ),
+                limits=self.limits,
                 media_check=lambda p: resolve_media_path(str(p), roots),
                 progress=progress,
                 cancel=job.cancel,

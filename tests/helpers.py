@@ -141,3 +141,33 @@ def wait_for(predicate, timeout_s: float = 120.0, *, every_s: float = 0.02) -> b
             return True
         time.sleep(every_s)
     return False
+
+
+def two_clip_timeline(path: Path, *, rate: str = "24.0", seconds: float = 2.0, url="x.mov"):
+    """An OTIO file of two clips of ``seconds`` each from ``url``, written with the first
+    rate replaced by the JSON token ``rate`` (``"NaN"``, ``"1e12"`` ... for hostile tests)."""
+    import opentimelineio as otio
+
+    rt, tr = otio.opentime.RationalTime, otio.opentime.TimeRange
+    timeline = otio.schema.Timeline(name=path.stem)
+    track = otio.schema.Track(kind=otio.schema.TrackKind.Video)
+    timeline.tracks.append(track)
+    for i in range(2):
+        track.append(
+            otio.schema.Clip(
+                name=f"c{i}",
+                media_reference=otio.schema.ExternalReference(target_url=url),
+                source_range=tr(rt(i * 24, 24), rt(seconds * 24, 24)),
+            )
+        )
+    text = otio.adapters.write_to_string(timeline, "otio_json")
+    path.write_text(text.replace('"rate": 24.0', f'"rate": {rate}', 1))
+    return path
+
+
+def healthy(channel) -> bool:
+    """The gRPC health check of the server behind ``channel`` answers SERVING."""
+    from grpc_health.v1 import health_pb2, health_pb2_grpc
+
+    reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
+    return reply.status == health_pb2.HealthCheckResponse.SERVING

@@ -115,7 +115,7 @@ def test_markers_and_selections(tmp_path):
         ("cut.mov.txt", b"x", UnsupportedFormatError, "not supported"),
         ("empty.otio", b"", TimelineReadError, "0 bytes"),
         ("broken.xml", b"<xmeml><sequence>", TimelineReadError, "not well-formed XML"),
-        ("broken.otio", b"{not json", TimelineReadError, "could not be read"),
+        ("broken.otio", b"{not json", TimelineReadError, "not valid JSON"),
         (
             "bomb.xml",
             b'<?xml version="1.0"?><!DOCTYPE x [<!ENTITY a "aaaa"><!ENTITY b "&a;&a;">]><x>&b;</x>',

@@ -64,6 +64,48 @@ def test_nesting_beyond_the_limit_is_refused_before_parsing(tmp_path, name, cont
         load_timeline(path)
 
 
+def test_malformed_json_is_refused_before_otio_reads_it(tmp_path):
+    """An unbalanced brace (found by the fuzzer) segfaulted OTIO's reader."""
+    text = _timeline()
+    cut = text.index('"value": 0.0\n')
+    path = tmp_path / "unbalanced.otio"
+    path.write_text(text[:cut] + text[cut:].replace("}", "", 1))
+    with pytest.raises(TimelineReadError, match="is not valid JSON"):
+        load_timeline(path)
+    repeated = text.replace('"name": "c1",', '"name": "c1", "effects": [], "name": "again",', 1)
+    path.write_text(repeated)  # a repeated key (found by the fuzzer) crashed OTIO's reader too
+    assert [c.name for c in load_timeline(path).timeline.find_clips()] == ["c0", "again", "c2"]
+    path.write_text('{"OTIO_SCHEMA": "Nothing.1"}')
+    with pytest.raises(TimelineReadError, match="holds no timeline"):
+        load_timeline(path)
+
+
+@pytest.mark.parametrize(
+    "schema,message",
+    [
+        ("Clip.-1", "names the object type 'Clip.-1'"),  # crashed OTIO's schema upgrader
+        ("UnknownSchema.1", "names the object type 'UnknownSchema.1'"),  # aborted OTIO
+        ("HookScript.1", "names the object type 'HookScript.1'"),
+        ("Clip.x", "names the object type 'Clip.x'"),
+    ],
+)
+def test_object_types_otio_cannot_take_are_refused(tmp_path, schema, message):
+    path = tmp_path / "schema.otio"
+    path.write_text(_timeline().replace('"Clip.2"', f'"{schema}"', 1))
+    with pytest.raises(TimelineReadError, match=message.replace(".", r"\.")):
+        load_timeline(path)
+
+
+def test_a_clip_without_length_is_refused(tmp_path):
+    doc = json.loads(_timeline())
+    clip = doc["tracks"]["children"][0]["children"][1]
+    clip["source_range"], clip["media_references"] = None, {}
+    path = tmp_path / "lengthless.otio"
+    path.write_text(json.dumps(doc))
+    with pytest.raises(TimelineReadError, match="has no length"):
+        load_timeline(path)
+
+
 def test_json_depth_ignores_brackets_inside_strings():
     assert screen.json_depth(b'{"a": "[[[[{{", "b": [1, [2]], "c": "\\"]]"}') == 3
     assert screen.json_depth(json.dumps({"x": [[[[]]]]}).encode()) == 5

@@ -7,7 +7,7 @@ import sys
 import opentimelineio as otio
 import pytest
 
-from tests.helpers import shared_media_path
+from tests.helpers import shared_media_path, two_clip_timeline
 from v2m.model.sample_clip import ClipSpec
 from v2m.server.cli import EXIT_CODES, EXIT_FAILED, EXIT_USAGE, main
 
@@ -88,24 +88,6 @@ def test_a_result_is_added_to_an_existing_folder_all_at_once(make_clip, tmp_path
     assert not [p for p in tmp_path.rglob("*") if ".partial" in p.name]
 
 
-def _timeline_file(tmp_path, *, rate="24.0", seconds=2.0):
-    timeline = otio.schema.Timeline(name="t")
-    track = otio.schema.Track(kind=otio.schema.TrackKind.Video)
-    timeline.tracks.append(track)
-    for i in range(2):
-        track.append(
-            otio.schema.Clip(
-                name=f"c{i}",
-                media_reference=otio.schema.ExternalReference(target_url="/nowhere/x.mov"),
-                source_range=TR(RT(0, 24), RT(seconds * 24, 24)),
-            )
-        )
-    path = tmp_path / "edit.otio"
-    text = otio.adapters.write_to_string(timeline, "otio_json")
-    path.write_text(text.replace('"rate": 24.0', f'"rate": {rate}', 1))
-    return path
-
-
 @pytest.mark.parametrize(
     "kind,extra,code,message",
     [
@@ -125,11 +107,11 @@ def test_timeline_score_refusals(tmp_path, capsys, kind, extra, code, message):
         path = tmp_path / "edit.otio"
         path.write_text("[" * 100_000)
     elif kind.startswith("rate"):
-        path = _timeline_file(tmp_path, rate=kind.split()[1])
+        path = two_clip_timeline(tmp_path / "edit.otio", rate=kind.split()[1])
     elif kind == "ten hours":
-        path = _timeline_file(tmp_path, seconds=5 * 3600)
+        path = two_clip_timeline(tmp_path / "edit.otio", seconds=5 * 3600)
     else:
-        path = _timeline_file(tmp_path)
+        path = two_clip_timeline(tmp_path / "edit.otio", url="/nowhere/x.mov")
     argv = ["timeline", "score", str(path), "-o", str(tmp_path / "out"), "-q", *extra]
     assert main(argv) == code
     _assert_one_line(capsys.readouterr().err, message)

@@ -7,10 +7,9 @@ from pathlib import Path
 import grpc
 import numpy as np
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from tests.helpers import ServerThread, wait_for
+from tests.helpers import ServerThread, healthy, wait_for
 from v2m.model.options import ScoreOptions
 from v2m.model.pipeline import score
 from v2m.model.sample_clip import ClipSpec, render_clip
@@ -36,17 +35,6 @@ def server(media_root, tmp_path_factory):
     srv = ServerThread(ServerSettings(port=0, media_roots=(str(media_root),), data_dir=str(data)))
     yield srv
     srv.stop()
-
-
-@pytest.fixture
-def stub(server):
-    with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
-        yield pb_grpc.ScoringServiceStub(channel), channel
-
-
-def _healthy(channel) -> bool:
-    reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
-    return reply.status == health_pb2.HealthCheckResponse.SERVING
 
 
 def test_analyze_streams_progress_curve_and_cuts_before_the_summary(stub):
@@ -115,7 +103,7 @@ def test_bad_media_gets_the_right_status_and_the_server_keeps_serving(stub, path
         list(client.Analyze(pb.AnalyzeRequest(media=pb.MediaRef(path=path)), timeout=60))
     assert err.value.code() == code, err.value.details()
     assert message in err.value.details() and "Traceback" not in err.value.details()
-    assert _healthy(channel)
+    assert healthy(channel)
 
 
 def test_unknown_backend_and_bad_parameters(stub):
@@ -128,7 +116,7 @@ def test_unknown_backend_and_bad_parameters(stub):
             list(client.Score(request, timeout=120))
         assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
         assert message in err.value.details()
-    assert _healthy(channel)
+    assert healthy(channel)
 
 
 def test_deadline_exceeded(stub):
@@ -136,7 +124,7 @@ def test_deadline_exceeded(stub):
     with pytest.raises(grpc.RpcError) as err:
         list(client.Score(pb.ScoreRequest(media=pb.MediaRef(path="clip.mp4")), timeout=0.2))
     assert err.value.code() == grpc.StatusCode.DEADLINE_EXCEEDED
-    assert _healthy(channel)
+    assert healthy(channel)
 
 
 def test_server_info_backends_and_reflection(stub, media_root):
@@ -186,7 +174,7 @@ def test_token_is_required_beyond_loopback_and_checked(media_root, tmp_path):
                 pb.GetServerInfoRequest(), timeout=5, metadata=[("authorization", "Bearer s3cret")]
             )
             assert ok.auth_required
-            assert _healthy(channel)  # health stays open for load balancers
+            assert healthy(channel)  # health stays open for load balancers
     finally:
         srv.stop()
 
@@ -329,7 +317,7 @@ def test_queue_full_is_resource_exhausted_with_a_retry_hint(busy_server):
         assert "retry in" in err.value.details()
         client.CancelJob(pb.CancelJobRequest(job_id=events[0][1].accepted.job_id), timeout=5)
         thread.join(timeout=10)
-        assert _healthy(channel)
+        assert healthy(channel)
         with pytest.raises(grpc.RpcError) as err:
             client.GetJob(pb.GetJobRequest(job_id="nope"), timeout=5)
         assert err.value.code() == grpc.StatusCode.NOT_FOUND
@@ -416,7 +404,7 @@ def test_bad_uploads_are_refused(media_root, tmp_path):
                 client.UploadMedia(iter(wrong), timeout=10)
             assert err.value.code() == grpc.StatusCode.INVALID_ARGUMENT
             assert "does not match" in err.value.details()
-            assert _healthy(channel)
+            assert healthy(channel)
         assert not [p for p in (tmp_path / "uploads").iterdir()]  # no temporary leftovers
     finally:
         srv.stop()

@@ -12,9 +12,8 @@ import aiohttp
 import grpc
 import opentimelineio as otio
 import pytest
-from grpc_health.v1 import health_pb2, health_pb2_grpc
 
-from tests.helpers import ServerThread, wait_for, write_video
+from tests.helpers import ServerThread, healthy, two_clip_timeline, wait_for, write_video
 from v2m.model.sample_clip import ClipSpec, render_clip
 from v2m.server.settings import ServerSettings
 from v2m.v1 import scoring_pb2 as pb
@@ -26,31 +25,14 @@ BAD = grpc.StatusCode.INVALID_ARGUMENT
 FULL = grpc.StatusCode.RESOURCE_EXHAUSTED
 
 
-def _timeline(root, name, *, rate="24.0", seconds=2.0, url="clip.mp4"):
-    timeline = otio.schema.Timeline(name=name)
-    track = otio.schema.Track(kind=otio.schema.TrackKind.Video)
-    timeline.tracks.append(track)
-    for i in range(2):
-        track.append(
-            otio.schema.Clip(
-                name=f"c{i}",
-                media_reference=otio.schema.ExternalReference(target_url=url),
-                source_range=TR(RT(i * 24, 24), RT(seconds * 24, 24)),
-            )
-        )
-    text = otio.adapters.write_to_string(timeline, "otio_json")
-    (root / name).write_text(text.replace('"rate": 24.0', f'"rate": {rate}', 1))
-
-
 @pytest.fixture(scope="module")
 def media_root(tmp_path_factory):
     root = tmp_path_factory.mktemp("media")
     render_clip(root / "clip.mp4", ClipSpec(duration_s=4, cut_times_s=(2.0,), seed=91))
     (root / "deep.otio").write_text("[" * 100_000)  # segfaulted OTIO's reader
-    _timeline(root, "nan-rate.otio", rate="NaN")
-    _timeline(root, "huge-rate.otio", rate="1e12")
-    _timeline(root, "ten-hours.otio", seconds=5 * 3600)
-    _timeline(root, "good.otio")
+    two_clip_timeline(root / "nan-rate.otio", rate="NaN", url="clip.mp4")
+    two_clip_timeline(root / "huge-rate.otio", rate="1e12", url="clip.mp4")
+    two_clip_timeline(root / "ten-hours.otio", seconds=5 * 3600, url="clip.mp4")
     frames = ([[[40 + 100 * (i // 12)] * 3] * 8000] * 16 for i in range(36))  # 8000x16: very wide
     import numpy as np
 
@@ -74,17 +56,6 @@ def server(media_root, tmp_path_factory):
     srv.stop()
 
 
-@pytest.fixture
-def stub(server):
-    with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
-        yield pb_grpc.ScoringServiceStub(channel), channel
-
-
-def _healthy(channel) -> bool:
-    reply = health_pb2_grpc.HealthStub(channel).Check(health_pb2.HealthCheckRequest(), timeout=5)
-    return reply.status == health_pb2.HealthCheckResponse.SERVING
-
-
 def _refused(client, request) -> grpc.RpcError:
     with pytest.raises(grpc.RpcError) as err:
         list(client.Score(request, timeout=120))
@@ -93,7 +64,7 @@ def _refused(client, request) -> grpc.RpcError:
 
 
 def _still_serves(server, client, channel) -> None:
-    assert _healthy(channel)
+    assert healthy(channel)
     events = list(client.Score(pb.ScoreRequest(media=pb.MediaRef(path="clip.mp4")), timeout=120))
     assert events[-1].WhichOneof("event") == "result"
     assert not list((server.data_dir / "jobs").glob(".*partial*"))
@@ -169,18 +140,22 @@ def test_a_very_wide_video_scores(stub):
 
 
 async def _frames(port, sends, *, expect, headers=None):
-    """Send raw frames (text or bytes) on one socket; collect ``expect`` frames back."""
+    """Send raw frames (text or bytes) on one socket; collect frames back: ``expect`` of them,
+    or (a set of call ids) until each of those calls has its status."""
     got = []
+    waiting = set(expect) if isinstance(expect, set) else None
     async with aiohttp.ClientSession() as session:
         async with session.ws_connect(
             f"http://127.0.0.1:{port}/v1/ws", headers=headers, max_msg_size=0
         ) as ws:
             for item in sends:
                 await (ws.send_bytes(item) if isinstance(item, bytes) else ws.send_str(item))
-            while len(got) < expect:
-                msg = await asyncio.wait_for(ws.receive(), 60)
+            while waiting if waiting is not None else len(got) < expect:
+                msg = await asyncio.wait_for(ws.receive(), 120)
                 assert msg.type == aiohttp.WSMsgType.TEXT, msg
                 got.append(json.loads(msg.data))
+                if waiting is not None and "status" in got[-1]:
+                    waiting.discard(got[-1].get("id"))
             assert not ws.closed
     return got
 
@@ -262,7 +237,7 @@ def test_the_bridge_refuses_what_grpc_refuses_by_size(server, stub):
     got = asyncio.run(_frames(server.running.http_port, [frame], expect=1))
     assert got[0]["status"]["code"] == "RESOURCE_EXHAUSTED"
     assert "exceeds this server's limit of 262144 bytes" in got[0]["status"]["message"]
-    assert _healthy(channel)
+    assert healthy(channel)
 
 
 def _upgrade(port, origin, host=None):
@@ -404,7 +379,7 @@ def test_retention_and_start_up_cleanup(media_root, tmp_path):
             assert "removed by the server's retention policy (older than 604800 s)" in (
                 err.value.details()
             )
-            assert _healthy(channel)
+            assert healthy(channel)
     finally:
         srv.stop()
 
@@ -448,3 +423,52 @@ def test_a_failure_report_is_withdrawn_when_the_file_later_scores(tmp_path):
     assert wait_for(lambda: watcher.scan_once() or (out / "clip").exists(), 60)
     assert (out / "clip" / "mix.wav").exists()
     assert not report.exists()
+
+
+@pytest.mark.parametrize(
+    "message_fields,code,message",
+    [
+        ({"media": {"path": "deep.otio"}}, "INVALID_ARGUMENT", "nests 100000 levels deep"),
+        ({"media": {"path": "nan-rate.otio"}}, "INVALID_ARGUMENT", "frame rate nan"),
+        ({"media": {"path": "ten-hours.otio"}}, "RESOURCE_EXHAUSTED", "at most 1200 s"),
+        ({"media": {"path": "clip.mp4"}, "bpm": "NaN"}, "INVALID_ARGUMENT", "playable range"),
+        ({"media": {"path": "clip.mp4"}, "inS": "Infinity"}, "INVALID_ARGUMENT", "got inf"),
+        ({"media": {"path": "clip.mp4"}, "stems": ["fx", "kazoo"]}, "INVALID_ARGUMENT", "kazoo"),
+    ],
+)
+def test_the_bridge_gives_the_same_answers(server, message_fields, code, message):
+    frame = json.dumps({"id": 3, "method": "Score", "message": message_fields})
+    got = asyncio.run(_frames(server.running.http_port, [frame, _info_frame(9)], expect={3, 9}))
+    status = [g for g in got if g.get("id") == 3 and "status" in g][0]["status"]
+    assert status["code"] == code and message in status["message"], status
+    assert [g for g in got if g.get("id") == 9][-1]["status"]["code"] == "OK"
+
+
+def test_hostile_files_and_sidecars_in_the_watch_folder(tmp_path, media_root):
+    from v2m.server.watch import WatchFolder
+
+    inbox, out = tmp_path / "in", tmp_path / "out"
+    inbox.mkdir()
+    (inbox / "deep.otio").write_bytes((media_root / "deep.otio").read_bytes())
+    sidecars = {
+        "nan": "[score]\nbpm = nan\n",
+        "negative": "[score]\nseed = -1\n",
+        "unknown": "[score]\nvolume = 11\n",
+        "stems": '[score]\nstems = ["drums", "drums"]\n',
+        "broken": "[score\n",
+    }
+    for name, text in sidecars.items():
+        (inbox / f"{name}.mp4").write_bytes((media_root / "clip.mp4").read_bytes())
+        (inbox / f"{name}.v2m.toml").write_text(text)
+    for p in inbox.iterdir():
+        _age(p, 1)
+    WatchFolder(inbox, out, preview=False).scan_once()
+    reasons = {p.name: p.read_text() for p in (out / "failed").iterdir()}
+    assert "nests 100000 levels deep" in reasons["deep.otio.txt"]
+    assert "playable range" in reasons["nan.mp4.txt"]
+    assert "seed must be 0.." in reasons["negative.mp4.txt"]
+    assert "unknown [score] keys ['volume']" in reasons["unknown.mp4.txt"]
+    assert "named more than once" in reasons["stems.mp4.txt"]
+    assert "not valid TOML" in reasons["broken.mp4.txt"]
+    assert all("Traceback" not in text for text in reasons.values())
+    assert not [p for p in out.iterdir() if p.name not in ("failed", ".v2m-journal.jsonl")]
