@@ -11,7 +11,6 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields
-from types import MappingProxyType
 
 from v2m.model.errors import InvalidInputError, LimitExceededError, UnknownNameError
 
@@ -156,7 +155,7 @@ class ScoreOptions:
                     f"backend {self.backend!r} has no option {name!r}; its options: {valid}"
                 )
             _text(f"backend option {name}", value, limit=MAX_OPTION_CHARS)
-        object.__setattr__(self, "backend_options", MappingProxyType(dict(options)))
+        object.__setattr__(self, "backend_options", dict(options))
 
     @classmethod
     def field_names(cls) -> tuple[str, ...]:

@@ -13,48 +13,29 @@ half-written file under its final name.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import os
-import tempfile
 from fractions import Fraction
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import av
 import numpy as np
-import soundfile
 
 from v2m import __version__
 from v2m.model.describe import video_measurements
 from v2m.model.media import decode_audio
 from v2m.model.metrics import beat_f1
-from v2m.model.pipeline import ScoreJob
+from v2m.model.wav import write_atomically, write_wav
+
+if TYPE_CHECKING:
+    from v2m.model.options import ScoreOptions
+    from v2m.model.pipeline import ScoreJob
 from v2m.model.tempo import median_error_frames
 
 DUCK_DB = -14.0
 """Level of the original sound under the music in the preview."""
-
-
-def _atomic(path: Path, write) -> None:
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.stem}.", suffix=path.suffix, dir=path.parent)
-    os.close(fd)
-    try:
-        write(tmp)
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(tmp, 0o666 & ~umask)  # mkstemp makes 0600; give the file normal permissions
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
-
-
-def write_wav(path: Path, audio: np.ndarray, sample_rate_hz: int) -> None:
-    """float[channels, n] → 24-bit PCM WAV (deterministic bytes for the same samples)."""
-    _atomic(
-        path,
-        lambda tmp: soundfile.write(tmp, audio.T, sample_rate_hz, subtype="PCM_24", format="WAV"),
-    )
 
 
 def hit_report_dict(job: ScoreJob) -> dict:
@@ -82,14 +63,7 @@ def hit_report_dict(job: ScoreJob) -> dict:
                 4,
             ),
         },
-        "settings": {
-            "style": job.request.style,
-            "bpm": job.request.bpm,
-            "key": job.request.key,
-            "meter": job.request.meter,
-            "stems": job.request.stems,
-            "seed": job.request.seed,
-        },
+        "settings": settings_dict(job.request.options),
         "result": r.metadata,
         "beats_s": music_beats,
         "hits": [
@@ -108,6 +82,11 @@ def hit_report_dict(job: ScoreJob) -> dict:
             for p in r.hit_report
         ],
     }
+
+
+def settings_dict(options: ScoreOptions) -> dict:
+    """Every setting of a job, JSON-ready (backend options included)."""
+    return dataclasses.asdict(options)
 
 
 def plot_score(job: ScoreJob, path: Path) -> None:
@@ -168,7 +147,7 @@ def plot_score(job: ScoreJob, path: Path) -> None:
     ax.set_xlabel("time from the in point (s)")
     ax.legend(loc="upper right", fontsize=8)
     fig.tight_layout()
-    _atomic(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
+    write_atomically(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
     plt.close(fig)
 
 
@@ -243,7 +222,7 @@ def write_preview(job: ScoreJob, path: Path) -> None:
                 out.mux(aout.encode(af))
             out.mux(aout.encode(None))
 
-    _atomic(path, write)
+    write_atomically(path, write)
 
 
 def write_outputs(
@@ -260,10 +239,10 @@ def write_outputs(
         write_wav(paths[f"stem:{name}"], audio, r.sample_rate)
     if r.midi is not None:
         paths["midi"] = out / "score.mid"
-        _atomic(paths["midi"], lambda tmp: Path(tmp).write_bytes(r.midi))
+        write_atomically(paths["midi"], lambda tmp: Path(tmp).write_bytes(r.midi))
     paths["hits"] = out / "hits.json"
     report = json.dumps(hit_report_dict(job), indent=1) + "\n"
-    _atomic(paths["hits"], lambda tmp: Path(tmp).write_text(report))
+    write_atomically(paths["hits"], lambda tmp: Path(tmp).write_text(report))
     if plot:
         paths["plot"] = out / "curve.png"
         plot_score(job, paths["plot"])

@@ -97,13 +97,9 @@ def score(
         curve=_slice_curve(analysis.curves.smoothed, start, end),
         hits=tuple(hits),
         frame_rate_hz=analysis.frame_rate_hz or 25.0,
+        options=o,
         prompt=text,
-        style=o.style,
         bpm=o.bpm if o.bpm is not None else (motion.bpm if motion else None),
-        key=o.key,
-        meter=o.meter,
-        stems=o.stems,
-        seed=o.seed,
         tempo_hint=(motion.beat_s, motion.phase_s) if motion else None,
     )
     if on_request is not None:

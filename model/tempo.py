@@ -26,7 +26,7 @@ import numpy as np
 from v2m.model.errors import InvalidInputError
 from v2m.model.hits import is_must_hit
 from v2m.model.styles import MAX_BPM, MIN_BPM
-from v2m.model.types import Hit
+from v2m.model.types import Hit, PlacedHit
 
 SUBDIVISION = 2
 """Grid ticks per beat (eighth notes): anchors may sit on a half beat when hits are close."""
@@ -93,25 +93,9 @@ class TempoMap:
 
 
 @dataclass(frozen=True)
-class HitPlacement:
-    """Where a hit landed: per-hit timing report."""
-
-    time_s: float
-    kind: str
-    strength: float
-    beat: float
-    """Beat position (from the origin downbeat); .5 means on the 'and'."""
-    achieved_s: float
-    error_ms: float
-    error_frames: float
-    on_beat: bool
-    on_downbeat: bool
-
-
-@dataclass(frozen=True)
 class TempoPlan:
     tempo_map: TempoMap
-    placements: tuple[HitPlacement, ...]
+    placements: tuple[PlacedHit, ...]
     bpm_min: float
     bpm_max: float
 
@@ -129,7 +113,7 @@ class TempoPlan:
         return median_error_frames(self.placements)
 
 
-def median_error_frames(placements: Sequence[HitPlacement]) -> float:
+def median_error_frames(placements: Sequence[PlacedHit]) -> float:
     """Median |error| in frames over the must-hits (cuts, markers); 0 when there are none."""
     must = [abs(p.error_frames) for p in placements if p.kind in ("cut", "marker")]
     return float(np.median(must)) if must else 0.0
@@ -351,12 +335,12 @@ def solve_tempo(
     return TempoPlan(grid, placements, float(bpms.min()), float(bpms.max()))
 
 
-def _place(hit: Hit, grid: TempoMap, fps: float) -> HitPlacement:
+def _place(hit: Hit, grid: TempoMap, fps: float) -> PlacedHit:
     beat = float(grid.beat_of(hit.time_s))
     snapped = round(beat * SUBDIVISION) / SUBDIVISION
     achieved = float(grid.time_of(snapped))
     err = achieved - hit.time_s
-    return HitPlacement(
+    return PlacedHit(
         time_s=hit.time_s,
         kind=hit.kind,
         strength=hit.strength,

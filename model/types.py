@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import TYPE_CHECKING
 
 import numpy as np
 
 from v2m.model.errors import InvalidInputError
+
+if TYPE_CHECKING:
+    from v2m.model.options import ScoreOptions
+    from v2m.model.tempo import TempoMap
 
 
 @dataclass(frozen=True, eq=False)
@@ -67,10 +72,9 @@ class ScoreRequest:
         curve: smoothed video event curve over the selection.
         hits: the hit plan.
         frame_rate_hz: the picture's rate (tolerances and errors in frames).
-        prompt: text describing the music (user's, or described from the video).
-        style: preset name to force (``None``: chosen from the prompt).
-        bpm, key, meter, stems: explicit overrides (``None``: from the prompt or style).
-        seed: the only source of randomness.
+        prompt: text describing the music (the user's, or described from the video).
+        options: the user's settings (style, key, meter, stems, seed, backend options...).
+        bpm: the tempo to take: the user's override, else a periodic movement's, else ``None``.
         tempo_hint: (beat_s, phase_s) of periodic motion to follow, or ``None``.
     """
 
@@ -78,14 +82,28 @@ class ScoreRequest:
     curve: EventCurve
     hits: tuple[Hit, ...]
     frame_rate_hz: float
+    options: ScoreOptions
     prompt: str = ""
-    style: str | None = None
     bpm: float | None = None
-    key: str | None = None
-    meter: int | None = None
-    stems: tuple[str, ...] | None = None
-    seed: int = 0
     tempo_hint: tuple[float, float] | None = None
+
+
+@dataclass(frozen=True)
+class PlacedHit:
+    """Where a hit landed: its planned time, where the music's accent is, the error.
+
+    Times are seconds from the in point; ``beat`` counts from the first downbeat (.5 is the
+    'and' of a beat)."""
+
+    time_s: float
+    kind: str
+    strength: float
+    beat: float
+    achieved_s: float
+    error_ms: float
+    error_frames: float
+    on_beat: bool
+    on_downbeat: bool
 
 
 @dataclass(frozen=True, eq=False)
@@ -98,15 +116,15 @@ class ScoreResult:
             limiter).
         mix: float32[2, n], mastered.
         midi: a standard MIDI file, or ``None`` for audio-only backends.
-        tempo_map: the beat grid (``v2m.model.tempo.TempoMap``), or ``None``.
-        hit_report: per hit: planned time, achieved time, error (ms, frames), beat, downbeat.
+        tempo_map: the beat grid.
+        hit_report: per hit, where it landed.
         metadata: style, tempo, loudness, settings — JSON-ready.
     """
 
     sample_rate: int
-    stems: dict
+    stems: dict[str, np.ndarray]
     mix: np.ndarray
     midi: bytes | None
-    tempo_map: object
-    hit_report: tuple
+    tempo_map: TempoMap
+    hit_report: tuple[PlacedHit, ...]
     metadata: dict

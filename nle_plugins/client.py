@@ -15,6 +15,7 @@ from pathlib import Path
 import grpc
 import numpy as np
 
+from v2m.model.types import PlacedHit
 from v2m.v1 import scoring_pb2 as pb
 from v2m.v1 import scoring_pb2_grpc as pb_grpc
 
@@ -34,9 +35,15 @@ class RemoteScore:
     def mix(self) -> np.ndarray:
         return self.stems["mix"]
 
+    @property
+    def hits(self) -> tuple[PlacedHit, ...]:
+        """Where each hit landed (the result's plan), as the model reports it."""
+        plan = self.result.plan if self.result is not None else self.plan
+        return tuple(placed_hit(h) for h in (plan.hits if plan is not None else ()))
+
     def write(self, out_dir: str | os.PathLike) -> dict[str, str]:
         """Write mix.wav, stems/*.wav, score.mid and the inline files; returns their paths."""
-        from v2m.model.outputs import write_wav
+        from v2m.model.wav import write_wav
 
         out = Path(out_dir)
         out.mkdir(parents=True, exist_ok=True)
@@ -54,6 +61,21 @@ class RemoteScore:
                 paths[blob.name] = out / Path(blob.name).name
                 paths[blob.name].write_bytes(blob.data)
         return {k: str(v) for k, v in paths.items()}
+
+
+def placed_hit(message: pb.HitPlacement) -> PlacedHit:
+    """A HitPlacement message as the model's PlacedHit."""
+    return PlacedHit(
+        time_s=message.planned_s,
+        kind=message.kind,
+        strength=message.strength,
+        beat=message.beat,
+        achieved_s=message.achieved_s,
+        error_ms=message.error_ms,
+        error_frames=message.error_frames,
+        on_beat=float(message.beat).is_integer(),
+        on_downbeat=message.on_downbeat,
+    )
 
 
 class ScoringClient:

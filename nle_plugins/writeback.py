@@ -19,6 +19,7 @@ from pathlib import Path
 
 import opentimelineio as otio
 
+from v2m.model.types import PlacedHit
 from v2m.nle_plugins.errors import UnsupportedFormatError
 from v2m.nle_plugins.timeline import ADAPTERS, V2M_MARKER_PREFIX, LoadedTimeline
 
@@ -33,9 +34,9 @@ def _range(start_frame: int, frames: int, rate: float) -> otio.opentime.TimeRang
     )
 
 
-def hit_marker(hit, *, frame_rate_hz: float, rate: float) -> otio.schema.Marker:
-    """A zero-length marker for one placed hit (a ``v2m.model.tempo.HitPlacement``), at its
-    achieved time (seconds from the in point), coloured by its error."""
+def hit_marker(hit: PlacedHit, *, frame_rate_hz: float, rate: float) -> otio.schema.Marker:
+    """A zero-length marker for one placed hit, at its achieved time (seconds from the in
+    point), coloured by its error."""
     error = hit.error_frames
     color = (
         otio.schema.MarkerColor.GREEN
@@ -67,7 +68,7 @@ def add_score(
     start_s: float,
     duration_s: float,
     audio: dict[str, str | os.PathLike],
-    hits: Sequence = (),
+    hits: Sequence[PlacedHit] = (),
 ) -> otio.schema.Timeline:
     """A copy of ``tl.timeline`` with one audio track per entry of ``audio`` (name → WAV file;
     ``{"mix": ...}`` or one per stem) from ``start_s`` for ``duration_s``; the first track's

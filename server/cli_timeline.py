@@ -158,7 +158,6 @@ def _print_scored(tl, selection_s, hits, *, path, tracks: int, elapsed_s: float)
 def _score_remote(args: argparse.Namespace, options) -> int:
     """Score on a server (timeline and media inside its roots), write the score back here."""
     import dataclasses
-    from types import SimpleNamespace
 
     from v2m.nle_plugins.writeback import add_score, save_scored
     from v2m.server.cli_output import score_on_server
@@ -168,16 +167,7 @@ def _score_remote(args: argparse.Namespace, options) -> int:
     out = Path(args.out)
     started = time.perf_counter()
     remote, paths = score_on_server(args, tl.path, options, out)
-    hits = [
-        SimpleNamespace(
-            kind=h.kind,
-            time_s=h.planned_s,
-            achieved_s=h.achieved_s,
-            error_ms=h.error_ms,
-            error_frames=h.error_frames,
-        )
-        for h in remote.plan.hits
-    ]
+    hits = remote.hits
     audio = {k.removeprefix("stem:"): v for k, v in paths.items() if k.startswith("stem:")}
     if not options.track_per_stem:
         audio = {"mix": paths["mix"]}

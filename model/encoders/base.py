@@ -1,10 +1,7 @@
-"""The one encoder interface and the registry (DESIGN §4).
+"""The one encoder interface (DESIGN §4); the registry is :mod:`v2m.model.encoders`.
 
 An encoder turns frames or audio into one feature vector per time step; the event curve is
-computed from those vectors. Encoders are registered by name, like PySceneDetect's detectors:
-
->>> enc = create_encoder("pixels")
->>> feats, times = enc.encode(frames_uint8_nhw3, times_s)
+computed from those vectors.
 
 Video encoders receive frames in presentation order, in batches, and may keep state between
 batches (``motion`` remembers the previous frame): create one instance per stream. Music
@@ -14,13 +11,11 @@ encoders receive a whole :class:`~v2m.model.media.AudioSignal`.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable
-from dataclasses import dataclass
 from typing import ClassVar, Literal
 
 import numpy as np
 
-from v2m.model.errors import InvalidInputError, UnknownNameError, WeightsNotFoundError
+from v2m.model.errors import WeightsNotFoundError
 from v2m.model.media import AudioSignal
 
 Modality = Literal["video", "music"]
@@ -58,59 +53,6 @@ class MusicEncoder(Encoder):
     def encode(self, audio: AudioSignal) -> tuple[np.ndarray, np.ndarray]:
         """Features of audio hops: (float32[n, d], times_s float64[n] — hop centre times)."""
         raise NotImplementedError
-
-
-@dataclass(frozen=True)
-class EncoderEntry:
-    name: str
-    modality: Modality
-    needs_weights: bool
-    summary: str
-    factory: Callable[..., Encoder]
-
-
-_REGISTRY: dict[str, EncoderEntry] = {}
-
-
-def register_encoder(cls: type[Encoder]) -> type[Encoder]:
-    """Class decorator: make ``cls`` available under ``cls.name``."""
-    doc = (cls.__doc__ or "").strip().splitlines()
-    _REGISTRY[cls.name] = EncoderEntry(
-        name=cls.name,
-        modality=cls.modality,
-        needs_weights=cls.needs_weights,
-        summary=doc[0] if doc else "",
-        factory=cls,
-    )
-    return cls
-
-
-def list_encoders(modality: Modality | None = None) -> list[EncoderEntry]:
-    """Registered encoders, optionally of one modality, sorted by name."""
-    return sorted(
-        (e for e in _REGISTRY.values() if modality is None or e.modality == modality),
-        key=lambda e: e.name,
-    )
-
-
-def encoder_entry(name: str) -> EncoderEntry:
-    try:
-        return _REGISTRY[name]
-    except KeyError:
-        choices = ", ".join(f"{e.name} ({e.modality})" for e in list_encoders())
-        raise UnknownNameError(f"unknown encoder {name!r}; choose one of: {choices}") from None
-
-
-def create_encoder(name: str, **options) -> Encoder:
-    """A new encoder instance. Weight-backed encoders take ``weights_dir=...``."""
-    entry = encoder_entry(name)
-    if options.get("weights_dir") is not None and not entry.needs_weights:
-        raise InvalidInputError(f"encoder {name!r} is built in and takes no weights directory")
-    if entry.needs_weights:
-        options["weights_dir"] = resolve_weights_dir(name, options.get("weights_dir"))
-    else:
-        options.pop("weights_dir", None)
-    return entry.factory(**options)
 
 
 def resolve_weights_dir(name: str, weights_dir: str | os.PathLike | None) -> str:

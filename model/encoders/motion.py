@@ -12,7 +12,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from v2m.model.encoders.base import VideoEncoder, register_encoder
+from v2m.model.encoders.base import VideoEncoder
 
 _WORK_SIDE = 128
 _CELLS_LONG = 8
@@ -27,7 +27,6 @@ def _grid(height: int, width: int) -> tuple[int, int]:
     return max(1, min(height, round(height / cell))), max(1, min(width, round(width / cell)))
 
 
-@register_encoder
 class MotionEncoder(VideoEncoder):
     """Built-in: coarse optical-flow velocity fields; for dance, sport and action."""
 

@@ -18,7 +18,7 @@ import os
 
 import numpy as np
 
-from v2m.model.encoders.base import MusicEncoder, VideoEncoder, register_encoder
+from v2m.model.encoders.base import MusicEncoder, VideoEncoder
 from v2m.model.errors import WeightsNotFoundError
 from v2m.model.media import AudioSignal
 
@@ -54,7 +54,6 @@ def _load(model_cls, weights_dir: str, *, name: str, **kwargs):
         ) from exc
 
 
-@register_encoder
 class Dinov2Encoder(VideoEncoder):
     """DINOv2 (transformers Dinov2Model) from a local directory; mean-pooled patch tokens."""
 
@@ -95,7 +94,6 @@ class Dinov2Encoder(VideoEncoder):
         return np.concatenate(out).astype(np.float32), np.asarray(times_s, np.float64)
 
 
-@register_encoder
 class MertEncoder(MusicEncoder):
     """MERT / HuBERT-style model from a local directory; last hidden layer per ~20 ms frame."""
 

@@ -19,7 +19,7 @@ from __future__ import annotations
 import cv2
 import numpy as np
 
-from v2m.model.encoders.base import VideoEncoder, register_encoder
+from v2m.model.encoders.base import VideoEncoder
 
 _WORK_SIDE = 64
 """Frames are first area-reduced so their longer side is this many pixels."""
@@ -51,7 +51,6 @@ def _unit_rms(x: np.ndarray, floor: float) -> np.ndarray:
     return x / np.maximum(rms, floor)
 
 
-@register_encoder
 class PixelsEncoder(VideoEncoder):
     """Built-in: log-luminance, edge and chroma layouts; exposure/gamma invariant, no weights."""
 

@@ -17,7 +17,7 @@ from __future__ import annotations
 import librosa
 import numpy as np
 
-from v2m.model.encoders.base import MusicEncoder, register_encoder
+from v2m.model.encoders.base import MusicEncoder
 from v2m.model.media import AudioSignal
 
 _HOP = 512
@@ -39,7 +39,6 @@ def causal_window(
     return w
 
 
-@register_encoder
 class SpectralEncoder(MusicEncoder):
     """Built-in: centred log-mel and chroma per ~23 ms hop; no weights."""
 

@@ -79,13 +79,13 @@ def score_current_timeline(
         )
     out = work / f"{name}.v2m"
     paths = remote.write(out)
-    hits = remote.plan.hits
+    hits = remote.hits
     scored = add_score(
         tl,
         start_s=start_s,
         duration_s=remote.result.duration_s,
         audio={"mix": paths["mix"]},
-        hits=[_Hit(h) for h in hits],
+        hits=hits,
     )
     otio_path, _note = save_scored(scored, tl, out / f"{name}.v2m.otio")
     media_pool = project.GetMediaPool()
@@ -114,7 +114,7 @@ def score_current_timeline(
             in_frame + round(h.achieved_s * tl.rate_hz),
             color,
             f"v2m {h.kind} {h.error_frames:+.1f}f",
-            f"planned {h.planned_s:.3f} s, error {h.error_ms:+.1f} ms",
+            f"planned {h.time_s:.3f} s, error {h.error_ms:+.1f} ms",
             1,
             "v2m",
         )
@@ -127,18 +127,6 @@ def score_current_timeline(
         "audio_track": track,
         "hits": len(hits),
     }
-
-
-class _Hit:
-    """A HitPlacement message as write-back expects it."""
-
-    def __init__(self, message):
-        self.kind, self.time_s, self.achieved_s = (
-            message.kind,
-            message.planned_s,
-            message.achieved_s,
-        )
-        self.error_ms, self.error_frames = message.error_ms, message.error_frames
 
 
 def main() -> None:  # pragma: no cover — runs inside Resolve (Workspace > Scripts)

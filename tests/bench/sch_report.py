@@ -18,10 +18,10 @@ import numpy as np
 
 from v2m.model.analysis import analyze
 from v2m.model.metrics import librosa_beat_times, pyscenedetect_cut_times, scene_cut_hit
-from v2m.model.outputs import write_wav
 from v2m.model.pipeline import score
 from v2m.model.styles import PRESETS
 from v2m.model.tempo import median_error_frames
+from v2m.model.wav import write_wav
 
 SHARED = Path(__file__).resolve().parents[3] / "shared" / "media" / "video"
 VIDEOS = (

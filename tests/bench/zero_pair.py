@@ -31,8 +31,8 @@ from v2m.model.analysis import AnalysisSettings, analyze
 from v2m.model.flow.config import FlowConfig
 from v2m.model.flow.generate import curve_at_latent_rate, sample_latents
 from v2m.model.flow.train import load_examples, train
-from v2m.model.outputs import write_wav
 from v2m.model.sample_clip import ClipSpec, render_clip
+from v2m.model.wav import write_wav
 
 SECONDS = 16.0
 CUTS_S = (2.0, 2.4, 2.8, 3.2, 9.0, 9.4, 9.8, 14.0)

@@ -4,10 +4,11 @@ import numpy as np
 import pytest
 
 from v2m.model.analysis import analyze
-from v2m.model.composer import ComposerBackend
+from v2m.model.backends.composer import ComposerBackend
 from v2m.model.errors import InvalidInputError
 from v2m.model.hits import plan_hits
 from v2m.model.metrics import scene_cut_hit
+from v2m.model.options import ScoreOptions
 from v2m.model.sample_clip import ClipSpec
 from v2m.model.soundfont import find_soundfont, soundfont_available
 from v2m.model.types import ScoreRequest
@@ -24,8 +25,8 @@ def request_for_clip(make_clip):
         curve=a.curves.smoothed,
         hits=tuple(plan_hits(a)),
         frame_rate_hz=30.0,
+        options=ScoreOptions(seed=5),
         prompt="rock",
-        seed=5,
     )
 
 

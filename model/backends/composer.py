@@ -13,7 +13,7 @@ from pathlib import Path
 import numpy as np
 
 from v2m.model.arrange import arrange
-from v2m.model.backends import Backend, ProgressFn, register_backend
+from v2m.model.backends.base import Backend, ProgressFn
 from v2m.model.errors import InvalidInputError, WeightsNotFoundError
 from v2m.model.mastering import master
 from v2m.model.midi import arrangement_to_midi
@@ -31,19 +31,19 @@ MAX_DURATION_S = 20 * 60.0
 
 
 def request_overrides(request: ScoreRequest) -> Overrides:
+    o = request.options
     tonic = mode = None
-    if request.key:
-        tonic, mode = parse_key(request.key)
+    if o.key:
+        tonic, mode = parse_key(o.key)
     return Overrides(
         bpm=validate_bpm(request.bpm) if request.bpm is not None else None,
         tonic=tonic,
         mode=mode,
-        meter=request.meter,
-        stems=request.stems,
+        meter=o.meter,
+        stems=o.stems,
     )
 
 
-@register_backend
 class ComposerBackend(Backend):
     """Built-in composer: hit-point tempo map, arranged stems, no weights (CPU)."""
 
@@ -98,10 +98,8 @@ class ComposerBackend(Backend):
             raise InvalidInputError(
                 f"duration {request.duration_s:.2f} s is outside 0..{MAX_DURATION_S:.0f} s"
             )
-        if request.meter is not None and not 2 <= request.meter <= 7:
-            raise InvalidInputError(f"meter must be 2..7 beats per bar, got {request.meter}")
         choice = choose_style(
-            request.prompt, style=request.style, overrides=request_overrides(request)
+            request.prompt, style=request.options.style, overrides=request_overrides(request)
         )
         style = choice.style
         clock = _StageClock()
@@ -110,7 +108,11 @@ class ComposerBackend(Backend):
         clock.lap("planning")
         progress(0.15, "arranging")
         arrangement = arrange(
-            plan, style=style, curve=request.curve, duration_s=request.duration_s, seed=request.seed
+            plan,
+            style=style,
+            curve=request.curve,
+            duration_s=request.duration_s,
+            seed=request.options.seed,
         )
         grid = plan.tempo_map
         starts = grid.time_of([n.start_beat for n in arrangement.notes])
@@ -126,7 +128,7 @@ class ComposerBackend(Backend):
             stems=style.stems,
             times=times,
             n_samples=n,
-            seed=request.seed,
+            seed=request.options.seed,
             progress=progress,
         )
         _fade_out(stems, self.sample_rate_hz)
@@ -170,7 +172,7 @@ class ComposerBackend(Backend):
                 "limiter_max_reduction_db": round(report.limiter_max_reduction_db, 2),
             },
             "renderer": renderer,
-            "seed": request.seed,
+            "seed": request.options.seed,
             "sample_rate_hz": self.sample_rate_hz,
             "timings_s": clock.laps,
         }

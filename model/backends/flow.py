@@ -11,11 +11,11 @@ from pathlib import Path
 
 import numpy as np
 
-from v2m.model.backends import Backend, ProgressFn, register_backend
+from v2m.model.backends.base import Backend, ProgressFn
 from v2m.model.errors import WeightsNotFoundError
 from v2m.model.mastering import master
-from v2m.model.tempo import SUBDIVISION, HitPlacement, constant_tempo_map
-from v2m.model.types import ScoreRequest, ScoreResult
+from v2m.model.tempo import SUBDIVISION, constant_tempo_map
+from v2m.model.types import PlacedHit, ScoreRequest, ScoreResult
 
 OUTPUT_RATE_HZ = 48000
 
@@ -28,7 +28,6 @@ def _device(requested: str | None) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
-@register_backend
 class FlowBackend(Backend):
     """V2M-Zero rectified-flow DiT following the event curve (needs a checkpoint).
 
@@ -95,7 +94,7 @@ class FlowBackend(Backend):
             model,
             latent_curve,
             request.prompt,
-            seed=request.seed,
+            seed=request.options.seed,
             steps=self.steps,
             text_scale=self.text_scale,
             curve_scale=self.curve_scale,
@@ -132,7 +131,7 @@ class FlowBackend(Backend):
             "checkpoint": str(self.checkpoint),
             "steps": self.steps,
             "guidance": {"text": self.text_scale, "curve": self.curve_scale},
-            "seed": request.seed,
+            "seed": request.options.seed,
             "sample_rate_hz": OUTPUT_RATE_HZ,
         }
         stems = {"music": (audio * gain).astype(np.float32)}
@@ -169,7 +168,7 @@ def _measure(mix: np.ndarray, request: ScoreRequest):
         beat = round(float(grid.beat_of(achieved)) * SUBDIVISION) / SUBDIVISION
         err = achieved - hit.time_s
         placements.append(
-            HitPlacement(
+            PlacedHit(
                 time_s=hit.time_s,
                 kind=hit.kind,
                 strength=hit.strength,

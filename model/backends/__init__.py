@@ -1,0 +1,58 @@
+"""Backends (DESIGN §5): one interface, looked up by name.
+
+A backend turns a :class:`~v2m.model.types.ScoreRequest` into a
+:class:`~v2m.model.types.ScoreResult`. ``composer`` is built in (CPU, no weights); ``flow`` is
+the V2M-Zero model and needs a checkpoint: weight-backed backends report why they are
+unavailable instead of failing at import. Built-ins are imported when first asked for.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from v2m.model.backends.base import Backend, ProgressFn
+from v2m.model.registry import Registry, summary
+
+
+@dataclass(frozen=True)
+class BackendEntry:
+    name: str
+    summary: str
+    factory: Callable[..., Backend]
+    options: dict[str, str]
+
+
+def _entry(cls: type[Backend]) -> BackendEntry:
+    return BackendEntry(cls.name, summary(cls), cls, dict(cls.options))
+
+
+REGISTRY: Registry[BackendEntry] = Registry(
+    "backend",
+    {
+        "composer": "v2m.model.backends.composer:ComposerBackend",
+        "flow": "v2m.model.backends.flow:FlowBackend",
+    },
+    _entry,
+)
+register_backend = REGISTRY.register
+backend_entry = REGISTRY.get
+
+
+def list_backends() -> list[BackendEntry]:
+    return REGISTRY.entries()
+
+
+def create_backend(name: str, **options) -> Backend:
+    return backend_entry(name).factory(**options)
+
+
+__all__ = [
+    "Backend",
+    "BackendEntry",
+    "ProgressFn",
+    "backend_entry",
+    "create_backend",
+    "list_backends",
+    "register_backend",
+]
