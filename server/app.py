@@ -12,6 +12,7 @@ from grpc_health.v1 import health, health_pb2, health_pb2_grpc
 from grpc_reflection.v1alpha import reflection
 
 from v2m.server.bridge import RunningBridge, bearer_ok, start_bridge
+from v2m.server.errors import UnauthenticatedError, status_for
 from v2m.server.service import ScoringService
 from v2m.server.settings import ServerSettings
 from v2m.v1 import scoring_pb2 as pb
@@ -44,7 +45,7 @@ def _deny_handler():
     """A handler that refuses the call before any message (used for every method)."""
 
     async def deny_stream(request, context):
-        await context.abort(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token")
+        await context.abort(*status_for(UnauthenticatedError("missing or wrong bearer token")))
         yield  # pragma: no cover
 
     return grpc.unary_stream_rpc_method_handler(deny_stream)

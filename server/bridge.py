@@ -33,7 +33,14 @@ import grpc
 from aiohttp import WSMsgType, web
 from google.protobuf import json_format
 
-from v2m.server.errors import status_for
+from v2m.server.errors import (
+    BadRequestError,
+    JobCancelled,
+    OverAllowanceError,
+    UnauthenticatedError,
+    UnknownMethodError,
+    status_for,
+)
 from v2m.server.service import ScoringService
 from v2m.server.settings import ServerSettings
 from v2m.v1 import scoring_pb2 as pb
@@ -97,26 +104,22 @@ def _to_json(message) -> dict:
 
 
 def _parse(method, data, *, max_bytes: int) -> object:
-    """The request message of ``method`` from its JSON mapping; INVALID_ARGUMENT when it is not
-    one, RESOURCE_EXHAUSTED when it is larger than gRPC would accept."""
+    """The request message of ``method`` from its JSON mapping: BadRequestError when it is not
+    one, OverAllowanceError when it is larger than gRPC would accept."""
     if data is not None and not isinstance(data, dict):
-        raise CallAborted(
-            grpc.StatusCode.INVALID_ARGUMENT,
-            f"{method.name}: the message must be a JSON object, got {type(data).__name__}",
+        raise BadRequestError(
+            f"{method.name}: the message must be a JSON object, got {type(data).__name__}"
         )
     request = _request_class(method)()
     try:
         json_format.ParseDict(data or {}, request)
     except (json_format.ParseError, TypeError, ValueError, AttributeError) as exc:
-        raise CallAborted(
-            grpc.StatusCode.INVALID_ARGUMENT, f"{method.name}: bad {method.input_type.name}: {exc}"
-        ) from None
+        raise BadRequestError(f"{method.name}: bad {method.input_type.name}: {exc}") from None
     size = request.ByteSize()
     if size > max_bytes:
-        raise CallAborted(
-            grpc.StatusCode.RESOURCE_EXHAUSTED,
+        raise OverAllowanceError(
             f"{method.name}: a {size}-byte message exceeds this server's limit of {max_bytes} "
-            "bytes per message (the same as over gRPC)",
+            "bytes per message (the same as over gRPC)"
         )
     return request
 
@@ -255,7 +258,7 @@ class Bridge:
             if exc.call_id is None or exc.call_id in sock.calls:
                 await sock.send({"error": str(exc)})
             else:
-                await sock.send(_status(exc.call_id, grpc.StatusCode.INVALID_ARGUMENT, str(exc)))
+                await sock.send(_status(exc.call_id, *status_for(BadRequestError(str(exc)))))
             return
         call_id = frame["id"]
         if frame.get("cancel"):
@@ -266,7 +269,8 @@ class Bridge:
             sock.inbox[call_id].put_nowait(None if frame.get("end") else frame.get("message"))
             return
         if call_id in sock.calls:
-            await sock.send(_status(call_id, grpc.StatusCode.INVALID_ARGUMENT, "id in use"))
+            in_use = BadRequestError(f"call id {call_id} is in use on this socket")
+            await sock.send(_status(call_id, *status_for(in_use)))
             return
         task = asyncio.create_task(self._call(sock, call_id, frame))
         sock.calls[call_id] = task
@@ -278,13 +282,12 @@ class Bridge:
         try:
             method = METHODS.get(name)
             if method is None:
-                raise CallAborted(
-                    grpc.StatusCode.UNIMPLEMENTED,
-                    f"no method {name!r}; methods: {', '.join(sorted(METHODS))}",
+                raise UnknownMethodError(
+                    f"no method {name!r}; methods: {', '.join(sorted(METHODS))}"
                 )
             metadata = {k.lower(): v for k, v in (frame.get("metadata") or {}).items()}
             if not bearer_ok(metadata.get("authorization", ""), self.settings.token):
-                raise CallAborted(grpc.StatusCode.UNAUTHENTICATED, "missing or wrong bearer token")
+                raise UnauthenticatedError("missing or wrong bearer token")
             context = BridgeContext(sock.peer, metadata)
             handler = getattr(self.service, name)
             log.info('{"method": "/v2m.v1.ScoringService/%s", "via": "websocket"}', name)
@@ -305,7 +308,7 @@ class Bridge:
         except CallAborted as exc:
             code, message = exc.code, exc.message
         except asyncio.CancelledError:
-            code, message = grpc.StatusCode.CANCELLED, "cancelled by the client"
+            code, message = status_for(JobCancelled("cancelled by the client"))
         except Exception as exc:  # noqa: BLE001 — every error becomes a status
             code, message = status_for(exc)
         finally:

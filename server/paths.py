@@ -1,30 +1,32 @@
-"""Resolve client-given media paths strictly inside the server's media roots."""
+"""Resolve client-given paths strictly inside the server's media roots."""
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from v2m.model.errors import InvalidInputError, MediaNotFoundError
-from v2m.server.errors import PathOutsideRootsError
+from v2m.model.errors import MediaNotFoundError
+from v2m.server.errors import BadRequestError, PathOutsideRootsError
 
 
-def resolve_media_path(path: str, roots: tuple[Path, ...]) -> Path:
-    """The real path of ``path`` (relative paths are taken from the first root).
+def resolve_media_path(path: str, roots: tuple[Path, ...], *, folder: bool = False) -> Path:
+    """The real path of ``path`` (relative paths are taken from the first root): a file, or
+    with ``folder`` a directory (a model checkpoint, a music library).
 
     Symlinks are resolved before the check, so a link that points out of the roots is refused
-    like ``..``. Raises PathOutsideRootsError, MediaNotFoundError or InvalidInputError.
+    like ``..``. Raises PathOutsideRootsError, MediaNotFoundError or BadRequestError.
     """
-    if not path or "\x00" in path:
-        raise InvalidInputError("media path is empty or contains a NUL byte")
+    if not path or "\x00" in path or len(path) > 4096:
+        raise BadRequestError("a path must be 1..4096 characters without NUL bytes")
     candidate = Path(path)
     if not candidate.is_absolute():
         candidate = roots[0] / candidate
     real = candidate.resolve()
     if not any(real == root or real.is_relative_to(root) for root in roots):
         raise PathOutsideRootsError(
-            f"media path {path!r} is outside the server's media roots "
+            f"path {path!r} is outside the server's media roots "
             f"({', '.join(str(r) for r in roots)})"
         )
-    if not real.is_file():
-        raise MediaNotFoundError(f"media file not found on the server: {path!r}")
+    if not (real.is_dir() if folder else real.is_file()):
+        kind = "folder" if folder else "media file"
+        raise MediaNotFoundError(f"{kind} not found on the server: {path!r}")
     return real

@@ -27,13 +27,10 @@ from v2m.model.options import Limits, ScoreOptions
 from v2m.model.pipeline import ScoreJob
 from v2m.nle_plugins.errors import SelectionError
 from v2m.nle_plugins.timeline import LoadedTimeline, is_timeline
+from v2m.server.errors import JobCancelled
 
 ProgressFn = Callable[[float, str], None]
 MediaCheck = Callable[[Path], object]
-
-
-class JobCancelled(Exception):
-    """Raised inside a job at its next progress report once its ``cancel`` event is set."""
 
 
 @dataclass(frozen=True)

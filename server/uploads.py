@@ -9,21 +9,21 @@ import re
 import uuid
 from pathlib import Path
 
-from v2m.model.errors import InvalidInputError, MediaNotFoundError
+from v2m.model.errors import MediaNotFoundError
 from v2m.model.folders import PARTIAL_MARK
-from v2m.server.errors import LimitExceededError
+from v2m.server.errors import BadRequestError, OverAllowanceError
 
 _ID = re.compile(r"^[0-9a-f]{64}$")
 _EXT = re.compile(r"^\.[A-Za-z0-9]{1,8}$")
 
 
-class UploadTooLargeError(LimitExceededError):
+class UploadTooLargeError(OverAllowanceError):
     """More bytes than the server accepts (RESOURCE_EXHAUSTED)."""
 
 
 def find_upload(folder: Path, upload_id: str) -> Path:
     if not _ID.match(upload_id or ""):
-        raise InvalidInputError(f"upload id must be 64 hex digits (a sha256), got {upload_id!r}")
+        raise BadRequestError(f"upload id must be 64 hex digits (a sha256), got {upload_id!r}")
     matches = sorted(folder.glob(f"{upload_id}*")) if folder.is_dir() else []
     if not matches:
         raise MediaNotFoundError(f"no upload {upload_id!r} on this server")
@@ -76,13 +76,13 @@ class _Upload:
         self.file.close()
         digest = self.hash.hexdigest()
         if self.size == 0:
-            raise InvalidInputError("the upload carried no bytes")
+            raise BadRequestError("the upload carried no bytes")
         if self.expected_size and self.expected_size != self.size:
-            raise InvalidInputError(
+            raise BadRequestError(
                 f"upload ended after {self.size} of the announced {self.expected_size} bytes"
             )
         if self.expected_hash and self.expected_hash != digest:
-            raise InvalidInputError(
+            raise BadRequestError(
                 f"upload sha256 {digest} does not match the announced {self.expected_hash}"
             )
         final = self.store.folder / f"{digest}{self.ext}"

@@ -8,7 +8,7 @@ unavailable instead of failing at import. Built-ins are imported when first aske
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
 from v2m.model.backends.base import Backend, ProgressFn
@@ -21,10 +21,14 @@ class BackendEntry:
     summary: str
     factory: Callable[..., Backend]
     options: dict[str, str]
+    path_options: tuple[str, ...]
+    device_for: Callable[[Mapping[str, str]], str]
 
 
 def _entry(cls: type[Backend]) -> BackendEntry:
-    return BackendEntry(cls.name, summary(cls), cls, dict(cls.options))
+    return BackendEntry(
+        cls.name, summary(cls), cls, dict(cls.options), cls.path_options, cls.device_for
+    )
 
 
 REGISTRY: Registry[BackendEntry] = Registry(

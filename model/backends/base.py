@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import ClassVar
 
 from v2m.model.types import ScoreRequest, ScoreResult
@@ -18,6 +18,13 @@ class Backend:
     device: str = "cpu"
     options: ClassVar[dict[str, str]] = {}
     """The named settings its constructor takes (``ScoreOptions.backend_options``) → help."""
+    path_options: ClassVar[tuple[str, ...]] = ()
+    """Which of ``options`` name files or folders (a server resolves them inside its roots)."""
+
+    @classmethod
+    def device_for(cls, options: Mapping[str, str]) -> str:
+        """The device a backend built with ``options`` would run on, without building it."""
+        return "cpu"
 
     def availability(self) -> tuple[bool, str]:
         """(available, reason when not)."""

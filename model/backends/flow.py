@@ -38,6 +38,12 @@ class FlowBackend(Backend):
 
     name = "flow"
     options = {"checkpoint": "model folder made by `v2m train` (default: V2M_FLOW_CHECKPOINT)"}
+    path_options = ("checkpoint",)
+
+    @classmethod
+    def device_for(cls, options) -> str:
+        has_weights = options.get("checkpoint") or os.environ.get("V2M_FLOW_CHECKPOINT")
+        return _device(None) if has_weights else "cpu"
 
     def __init__(
         self,

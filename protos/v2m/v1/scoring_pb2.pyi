@@ -107,7 +107,14 @@ class AnalyzeEvent(_message.Message):
     def __init__(self, progress: _Optional[_Union[Progress, _Mapping]] = ..., curve: _Optional[_Union[CurveChunk, _Mapping]] = ..., cut: _Optional[_Union[Cut, _Mapping]] = ..., summary: _Optional[_Union[AnalysisSummary, _Mapping]] = ...) -> None: ...
 
 class ScoreRequest(_message.Message):
-    __slots__ = ("media", "prompt", "style", "in_s", "out_s", "seed", "backend", "markers_s", "bpm", "key", "meter", "stems", "audio_format", "duck_dialogue", "want_plot")
+    __slots__ = ("media", "prompt", "style", "in_s", "out_s", "seed", "backend", "markers_s", "bpm", "key", "meter", "stems", "audio_format", "duck_dialogue", "want_plot", "backend_options", "want_preview", "track_per_stem")
+    class BackendOptionsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     MEDIA_FIELD_NUMBER: _ClassVar[int]
     PROMPT_FIELD_NUMBER: _ClassVar[int]
     STYLE_FIELD_NUMBER: _ClassVar[int]
@@ -123,6 +130,9 @@ class ScoreRequest(_message.Message):
     AUDIO_FORMAT_FIELD_NUMBER: _ClassVar[int]
     DUCK_DIALOGUE_FIELD_NUMBER: _ClassVar[int]
     WANT_PLOT_FIELD_NUMBER: _ClassVar[int]
+    BACKEND_OPTIONS_FIELD_NUMBER: _ClassVar[int]
+    WANT_PREVIEW_FIELD_NUMBER: _ClassVar[int]
+    TRACK_PER_STEM_FIELD_NUMBER: _ClassVar[int]
     media: MediaRef
     prompt: str
     style: str
@@ -138,7 +148,10 @@ class ScoreRequest(_message.Message):
     audio_format: str
     duck_dialogue: bool
     want_plot: bool
-    def __init__(self, media: _Optional[_Union[MediaRef, _Mapping]] = ..., prompt: _Optional[str] = ..., style: _Optional[str] = ..., in_s: _Optional[float] = ..., out_s: _Optional[float] = ..., seed: _Optional[int] = ..., backend: _Optional[str] = ..., markers_s: _Optional[_Iterable[float]] = ..., bpm: _Optional[float] = ..., key: _Optional[str] = ..., meter: _Optional[int] = ..., stems: _Optional[_Iterable[str]] = ..., audio_format: _Optional[str] = ..., duck_dialogue: _Optional[bool] = ..., want_plot: _Optional[bool] = ...) -> None: ...
+    backend_options: _containers.ScalarMap[str, str]
+    want_preview: bool
+    track_per_stem: bool
+    def __init__(self, media: _Optional[_Union[MediaRef, _Mapping]] = ..., prompt: _Optional[str] = ..., style: _Optional[str] = ..., in_s: _Optional[float] = ..., out_s: _Optional[float] = ..., seed: _Optional[int] = ..., backend: _Optional[str] = ..., markers_s: _Optional[_Iterable[float]] = ..., bpm: _Optional[float] = ..., key: _Optional[str] = ..., meter: _Optional[int] = ..., stems: _Optional[_Iterable[str]] = ..., audio_format: _Optional[str] = ..., duck_dialogue: _Optional[bool] = ..., want_plot: _Optional[bool] = ..., backend_options: _Optional[_Mapping[str, str]] = ..., want_preview: _Optional[bool] = ..., track_per_stem: _Optional[bool] = ...) -> None: ...
 
 class JobAccepted(_message.Message):
     __slots__ = ("job_id", "joined")
@@ -301,18 +314,27 @@ class ListBackendsRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class BackendInfo(_message.Message):
-    __slots__ = ("name", "summary", "device", "available", "reason")
+    __slots__ = ("name", "summary", "device", "available", "reason", "options")
+    class OptionsEntry(_message.Message):
+        __slots__ = ("key", "value")
+        KEY_FIELD_NUMBER: _ClassVar[int]
+        VALUE_FIELD_NUMBER: _ClassVar[int]
+        key: str
+        value: str
+        def __init__(self, key: _Optional[str] = ..., value: _Optional[str] = ...) -> None: ...
     NAME_FIELD_NUMBER: _ClassVar[int]
     SUMMARY_FIELD_NUMBER: _ClassVar[int]
     DEVICE_FIELD_NUMBER: _ClassVar[int]
     AVAILABLE_FIELD_NUMBER: _ClassVar[int]
     REASON_FIELD_NUMBER: _ClassVar[int]
+    OPTIONS_FIELD_NUMBER: _ClassVar[int]
     name: str
     summary: str
     device: str
     available: bool
     reason: str
-    def __init__(self, name: _Optional[str] = ..., summary: _Optional[str] = ..., device: _Optional[str] = ..., available: _Optional[bool] = ..., reason: _Optional[str] = ...) -> None: ...
+    options: _containers.ScalarMap[str, str]
+    def __init__(self, name: _Optional[str] = ..., summary: _Optional[str] = ..., device: _Optional[str] = ..., available: _Optional[bool] = ..., reason: _Optional[str] = ..., options: _Optional[_Mapping[str, str]] = ...) -> None: ...
 
 class ListBackendsResponse(_message.Message):
     __slots__ = ("backends",)

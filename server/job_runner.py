@@ -1,0 +1,197 @@
+"""Score jobs on the server: admission, the one job function in a worker thread, and its events
+published to the job's log, which every caller of the job follows.
+
+``JobRunner.submit`` checks a request, and either joins an identical job already running (same
+media, same parameters) or queues a new one; ``follow`` replays a job's log and then follows it
+live, ending as the job ended (CANCELLED, or the status it failed with).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import dataclasses
+import hashlib
+import os
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from v2m.model.backends import backend_entry
+from v2m.model.options import Limits, ScoreOptions
+from v2m.server import convert
+from v2m.server.errors import BadRequestError, JobCancelled, JobFailed, status_for
+from v2m.server.jobs import ACTIVE, Job, JobManager
+from v2m.server.paths import resolve_media_path
+from v2m.server.settings import ServerSettings
+from v2m.server.worker_stream import WorkerStream
+from v2m.v1 import scoring_pb2 as pb
+
+
+@dataclass(frozen=True)
+class _Music:
+    """The worker's finished ``ScoreJob``, handed to the loop to stream while it writes files."""
+
+    scored: object
+
+
+class JobRunner:
+    """Runs Score jobs for a service: ``workers`` at once, one at a time per accelerator."""
+
+    def __init__(self, settings: ServerSettings, *, after_job: Callable[[], None]):
+        self.settings = settings
+        self.roots = settings.roots
+        self.limits = Limits(
+            max_duration_s=settings.max_media_duration_s,
+            max_frame_side_px=settings.max_frame_side_px,
+        )
+        self.data_dir = Path(settings.data_dir).resolve()
+        self.jobs = JobManager(workers=settings.workers, max_queue=settings.max_queue)
+        self.after_job = after_job
+        """Called (in a thread) when a job has ended: the retention sweep."""
+        self._tasks: set[asyncio.Task] = set()
+
+    def submit(self, request: pb.ScoreRequest, path: str) -> tuple[Job, bool]:
+        """(job, joined): the running job computing the same thing, or a new queued one.
+        Raises the request's errors (bad options, unknown backend, full queue)."""
+        fmt = request.audio_format or "pcm_s16le"
+        if fmt not in convert.AUDIO_FORMATS:
+            raise BadRequestError(
+                f"audio_format must be {' or '.join(convert.AUDIO_FORMATS)}, got {fmt!r}"
+            )
+        options = self._server_paths(convert.options_from_request(request))
+        entry = backend_entry(options.backend)
+        job, joined = self.jobs.admit(_request_key(request, path, options=options, fmt=fmt))
+        if not joined:
+            job.uses = (Path(path), self.data_dir / "jobs" / job.job_id)
+            device = entry.device_for(options.backend_options)
+            job.task = asyncio.create_task(self._run(job, options, path, fmt, device))
+            self._tasks.add(job.task)
+            job.task.add_done_callback(self._tasks.discard)
+        return job, joined
+
+    def _server_paths(self, options: ScoreOptions) -> ScoreOptions:
+        """Backend options that name files or folders, resolved inside the media roots."""
+        entry = backend_entry(options.backend)
+        resolved = {
+            name: str(resolve_media_path(value, self.roots, folder=True))
+            if name in entry.path_options
+            else value
+            for name, value in options.backend_options.items()
+        }
+        return dataclasses.replace(options, backend_options=resolved)
+
+    async def _run(self, job: Job, options: ScoreOptions, path: str, fmt: str, device: str):
+        """Compute one Score job, publishing its events to the job's log."""
+        from v2m.server.score_job import run_score_job, source_for
+
+        job.publish(pb.ScoreEvent(accepted=pb.JobAccepted(job_id=job.job_id)))
+        stream = WorkerStream(asyncio.get_running_loop(), cancelled=job.cancel)
+        result: dict = {}
+
+        def progress(fraction: float, stage: str) -> None:
+            job.stage, job.fraction = stage, fraction
+            stream.emit(pb.ScoreEvent(progress=pb.Progress(stage=stage, fraction=fraction)))
+
+        def on_request(req) -> None:
+            stream.emit(pb.ScoreEvent(curve=convert.curve_message(req.curve)))
+            stream.emit(pb.ScoreEvent(planned=convert.planned_message(req)))
+
+        def work() -> None:
+            result["done"] = run_score_job(
+                source_for(path, search_paths=self.roots),
+                options,
+                self.data_dir / "jobs" / job.job_id,
+                limits=self.limits,
+                media_check=lambda p: resolve_media_path(str(p), self.roots),
+                progress=progress,
+                cancel=job.cancel,
+                on_request=on_request,
+                on_music=lambda scored: stream.emit(_Music(scored)),  # sent while files write
+            )
+
+        try:
+            async with self.jobs.slot(job, device=device):
+                async for event in stream.run(work):
+                    if isinstance(event, _Music):
+                        await self._publish_music(job, event.scored, fmt)
+                    else:
+                        job.publish(event)
+            done = result["done"]
+            job.artifacts = {k: str(v) for k, v in done.artifacts.items()}
+            self.jobs.finished(job, "done")
+            message = convert.result_message(job.job_id, done.scored, job.artifacts)
+            job.publish(pb.ScoreEvent(result=message))
+        except JobCancelled:
+            self.jobs.finished(job, "cancelled")
+        except Exception as exc:  # noqa: BLE001 — a failing job never takes the server down
+            job.failure = status_for(exc)
+            self.jobs.finished(job, "failed", job.failure[1])
+        finally:
+            if job.state in ACTIVE:  # cancelled while queued, or the server is shutting down
+                self.jobs.finished(job, "cancelled")
+            job.close_log()
+            await asyncio.to_thread(self.after_job)
+
+    async def _publish_music(self, job: Job, scored, fmt: str) -> None:
+        """The placed hits, then every stem and the mix in chunks."""
+        job.publish(pb.ScoreEvent(plan=convert.plan_message(scored)))
+        r = scored.result
+        limit = self.settings.max_message_bytes
+        for name, audio in [*r.stems.items(), ("mix", r.mix)]:
+            for chunk in convert.stem_chunks(name, audio, r.sample_rate, fmt, max_bytes=limit):
+                job.publish(pb.ScoreEvent(stem=chunk))
+            await asyncio.sleep(0)  # let the followers send while the next stem encodes
+
+    async def follow(self, job: Job, *, joined: bool = False):
+        """Replay a job's log from the start, then follow it live; end as the job ended
+        (raising JobCancelled, or JobFailed with the job's status)."""
+        job.followers += 1
+        try:
+            seen = 0
+            while True:
+                changed = job.changed
+                while seen < len(job.events):
+                    event = job.events[seen]
+                    seen += 1
+                    if joined and seen == 1:
+                        event = pb.ScoreEvent(
+                            accepted=pb.JobAccepted(job_id=job.job_id, joined=True)
+                        )
+                    yield event
+                if job.log_closed:
+                    break
+                await changed.wait()
+        finally:
+            job.followers -= 1
+            job.release_log()
+        if job.state == "cancelled":
+            raise JobCancelled(f"job {job.job_id} was cancelled")
+        if job.state == "failed":
+            raise JobFailed(*job.failure)
+
+    async def close(self) -> None:
+        """Cancel every job still queued or running and wait for them to end (shutdown)."""
+        for job in list(self.jobs.jobs.values()):
+            if job.state in ACTIVE:
+                cancel(job)
+        if self._tasks:
+            await asyncio.wait(list(self._tasks), timeout=30)
+
+
+def cancel(job: Job) -> None:
+    """Stop a job: a running one at its worker's next event, a queued one at once."""
+    job.cancel.set()
+    if job.state == "queued" and job.task is not None:
+        job.task.cancel()
+
+
+def _request_key(request: pb.ScoreRequest, path: str, *, options: ScoreOptions, fmt: str) -> str:
+    """What a Score request computes: the media file's identity and every parameter."""
+    keyed = pb.ScoreRequest()
+    keyed.CopyFrom(request)
+    keyed.ClearField("media")
+    keyed.backend, keyed.audio_format = options.backend, fmt
+    stat = os.stat(path)
+    digest = hashlib.sha256(keyed.SerializeToString(deterministic=True))
+    digest.update(f"\0{path}\0{stat.st_size}\0{stat.st_mtime_ns}".encode())
+    return digest.hexdigest()
