@@ -71,7 +71,7 @@ class FlowBackend(Backend):
         return True, ""
 
     def generate(self, request: ScoreRequest, *, progress: ProgressFn | None = None) -> ScoreResult:
-        from v2m.model.flow.checkpoint import load_checkpoint
+        from v2m.model.flow.checkpoint import CHECKPOINTS
         from v2m.model.flow.codec import MelCodec
         from v2m.model.flow.generate import curve_at_latent_rate, sample_latents
 
@@ -79,7 +79,7 @@ class FlowBackend(Backend):
         ok, why = self.availability()
         if not ok:
             raise WeightsNotFoundError(why)
-        model = load_checkpoint(self.checkpoint, device=self.device)
+        model = CHECKPOINTS.get(self.checkpoint, device=self.device)
         c = model.config
         if c.codec != "mel":
             raise WeightsNotFoundError(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 
 import torch
@@ -54,3 +55,44 @@ def load_checkpoint(folder: str | Path, *, device: str = "cpu") -> FlowModel:
     model = FlowModel(FlowConfig.load(folder / "config.json"))
     model.load_state_dict(load_file(str(folder / "model.safetensors")))
     return model.to(device).eval()
+
+
+class CheckpointCache:
+    """Loaded checkpoints kept between requests: a server answering many requests reads the
+    weights once. Keyed by folder and device; a checkpoint whose files changed (size or
+    modification time — a new `v2m train` run) is read again. ``loads`` counts reads."""
+
+    def __init__(self, *, capacity: int = 2):
+        self.capacity = capacity
+        self.loads = 0
+        self._models: dict[tuple[str, str], tuple[tuple, FlowModel]] = {}
+        self._lock = threading.Lock()
+
+    @staticmethod
+    def _stamp(folder: Path) -> tuple:
+        files = ("config.json", "model.safetensors")
+        return tuple((s.st_size, s.st_mtime_ns) for s in ((folder / n).stat() for n in files))
+
+    def get(self, folder: str | Path, *, device: str = "cpu") -> FlowModel:
+        """The model in ``folder`` on ``device``, loaded at most once while unchanged."""
+        folder = Path(folder).resolve()
+        key = (str(folder), device)
+        with self._lock:
+            try:
+                stamp = self._stamp(folder)
+            except OSError:
+                stamp = None  # load_checkpoint says what is missing
+            cached = self._models.get(key)
+            if cached is not None and stamp is not None and cached[0] == stamp:
+                return cached[1]
+            model = load_checkpoint(folder, device=device)
+            self.loads += 1
+            self._models.pop(key, None)
+            self._models[key] = (stamp, model)
+            while len(self._models) > self.capacity:  # the least recently loaded goes
+                self._models.pop(next(iter(self._models)))
+            return model
+
+
+CHECKPOINTS = CheckpointCache()
+"""The process's checkpoint cache (the flow backend loads through it)."""

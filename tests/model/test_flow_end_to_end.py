@@ -71,3 +71,62 @@ def test_without_a_checkpoint_the_flow_backend_says_what_to_put_where(
     assert code == 1 and "missing weights" in capsys.readouterr().err
     ok, why = create_backend("flow", checkpoint=str(tmp_path)).availability()
     assert not ok and "lacks config.json, model.safetensors" in why
+
+
+def test_a_server_loads_the_checkpoint_once_for_many_requests(checkpoint, tmp_path):
+    """Two Score requests naming the checkpoint (a backend option, resolved inside the media
+    roots) read the weights once; a retrained checkpoint (files changed) is read again."""
+    import os
+    import shutil
+
+    import grpc
+
+    from tests.helpers import ServerThread
+    from v2m.model.flow.checkpoint import CHECKPOINTS
+    from v2m.model.sample_clip import render_clip
+    from v2m.server.settings import ServerSettings
+    from v2m.v1 import scoring_pb2 as pb
+    from v2m.v1 import scoring_pb2_grpc as pb_grpc
+
+    root = tmp_path / "media"
+    root.mkdir()
+    shutil.copytree(checkpoint, root / "ckpt", ignore=shutil.ignore_patterns("cache"))
+    render_clip(
+        root / "clip.mp4", ClipSpec(duration_s=2.0, cut_times_s=(1.0,), width=96, height=64)
+    )
+    srv = ServerThread(
+        ServerSettings(port=0, media_roots=(str(root),), data_dir=str(tmp_path / "d"))
+    )
+    try:
+        with grpc.insecure_channel(f"127.0.0.1:{srv.port}") as channel:
+            client = pb_grpc.ScoringServiceStub(channel)
+
+            def score(seed):
+                request = pb.ScoreRequest(
+                    media=pb.MediaRef(path="clip.mp4"),
+                    backend="flow",
+                    backend_options={"checkpoint": "ckpt"},
+                    seed=seed,
+                )
+                events = list(client.Score(request, timeout=300))
+                assert events[-1].WhichOneof("event") == "result"
+
+            before = CHECKPOINTS.loads
+            score(1)
+            score(2)
+            assert CHECKPOINTS.loads - before == 1
+            weights = root / "ckpt" / "model.safetensors"
+            stat = weights.stat()
+            os.utime(weights, ns=(stat.st_atime_ns, stat.st_mtime_ns + 10**9))
+            score(3)
+            assert CHECKPOINTS.loads - before == 2
+            outside = pb.ScoreRequest(
+                media=pb.MediaRef(path="clip.mp4"),
+                backend="flow",
+                backend_options={"checkpoint": str(checkpoint)},
+            )
+            with pytest.raises(grpc.RpcError) as err:
+                list(client.Score(outside, timeout=60))
+            assert err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+    finally:
+        srv.stop()

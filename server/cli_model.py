@@ -1,0 +1,114 @@
+"""``v2m train``, ``v2m styles``, ``v2m encoders``, ``v2m backends``: the model's catalogue
+and training from the command line."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+from v2m.server.cli_options import finite_float
+from v2m.server.cli_output import progress_bar
+
+
+def _train_command(args: argparse.Namespace) -> int:
+    from v2m.model.flow.config import PRESETS
+    from v2m.model.flow.train import check_training_options, load_examples, train
+
+    check_training_options(
+        steps=args.steps, batch_size=args.batch_size, lr=args.lr, warmup_steps=args.warmup_steps
+    )
+    progress, close = progress_bar(not args.quiet)
+    try:
+        config = PRESETS[args.config]
+        examples = load_examples(
+            args.data, config, cache_dir=Path(args.out) / "cache", progress=progress
+        )
+        train(
+            examples,
+            args.out,
+            config=config,
+            steps=args.steps,
+            batch_size=args.batch_size,
+            lr=args.lr,
+            device=args.device,
+            gradient_checkpointing=args.gradient_checkpointing,
+            save_every=args.save_every,
+            warmup_steps=args.warmup_steps,
+            cosine_decay=args.cosine_decay,
+            progress=progress,
+        )
+    finally:
+        close()
+    print(f"trained {args.steps} steps on {len(examples)} files; checkpoint in {args.out}")
+    return 0
+
+
+def _styles_command(args: argparse.Namespace) -> int:
+    from v2m.model.styles import PRESETS
+
+    for s in PRESETS.values():
+        lo, hi = s.bpm_range
+        print(f"{s.name:11s} {lo:.0f}-{hi:.0f} bpm  {s.tonic} {s.mode:5s}  {s.description}")
+    return 0
+
+
+def _encoders_command(args: argparse.Namespace) -> int:
+    from v2m.model.encoders import list_encoders
+
+    for e in list_encoders():
+        weights = "needs --weights DIR" if e.needs_weights else "built in"
+        print(f"{e.name:10s} {e.modality:6s} {weights:18s} {e.summary}")
+    return 0
+
+
+def _backends_command(args: argparse.Namespace) -> int:
+    from v2m.model.backends import list_backends
+
+    for entry in list_backends():
+        backend = entry.factory()
+        ok, why = backend.availability()
+        state = "available" if ok else f"unavailable: {why}"
+        print(f"{entry.name:10s} {backend.device:5s} {entry.summary}")
+        print(f"{'':10s} {state}")
+        for name, meaning in entry.options.items():
+            print(f"{'':10s} --backend-option {name}=...  {meaning}")
+    return 0
+
+
+def add_model_commands(sub) -> None:
+    """Register ``train``, ``styles``, ``encoders`` and ``backends`` on the main parser."""
+    p = sub.add_parser(
+        "train",
+        help="train the flow backend on a folder of music (captions in NAME.txt)",
+        description="Fine-tune the V2M-Zero flow model on music only: each file's latents and "
+        "music event curve are cached, then the rectified-flow loss is minimised with 10%% "
+        "condition dropout. Re-running with the same -o resumes.",
+    )
+    p.add_argument("data", help="folder of audio files (.wav .flac .mp3 ...), NAME.txt captions")
+    p.add_argument("-o", "--out", required=True, metavar="DIR", help="checkpoint folder")
+    p.add_argument("--config", default="tiny", choices=["tiny", "small"], help="model size")
+    p.add_argument("--steps", type=int, default=1000, help="total optimizer steps")
+    p.add_argument("--batch-size", type=int, default=16)
+    p.add_argument(
+        "--lr", type=finite_float, default=1e-4, help="AdamW learning rate (default 1e-4)"
+    )
+    p.add_argument(
+        "--warmup-steps", type=int, default=0, help="linear warmup to --lr over this many steps"
+    )
+    p.add_argument(
+        "--cosine-decay", action="store_true", help="anneal the learning rate to lr/10 by --steps"
+    )
+    p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
+    p.add_argument("--gradient-checkpointing", action="store_true")
+    p.add_argument("--save-every", type=int, default=500, help="checkpoint period (steps)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=_train_command)
+
+    p = sub.add_parser("styles", help="list the style presets")
+    p.set_defaults(run=_styles_command)
+
+    p = sub.add_parser("encoders", help="list the feature encoders")
+    p.set_defaults(run=_encoders_command)
+
+    p = sub.add_parser("backends", help="list the scoring backends, their state and settings")
+    p.set_defaults(run=_backends_command)

@@ -1,0 +1,183 @@
+"""``v2m serve``, ``v2m watch`` and ``v2m premiere-plugin``: the server, the watch folder and
+the editor plugin from the command line."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+from v2m.server.cli_options import finite_float
+
+
+def _premiere_plugin_command(args: argparse.Namespace) -> int:
+    from v2m.nle_plugins.premiere.package import build_plugin
+
+    manifest = build_plugin(args.out, server=args.server)
+    print(f"wrote {manifest.parent}; in the UXP Developer Tool: Add Plugin -> {manifest} -> Load")
+    return 0
+
+
+def _serve_command(args: argparse.Namespace) -> int:
+    import asyncio
+    import logging
+
+    from v2m.server.app import serve
+    from v2m.server.settings import load_settings
+
+    settings = load_settings(
+        toml_path=args.config,
+        host=args.host,
+        port=args.port,
+        http_port=args.http_port,
+        data_dir=args.data_dir,
+        media_roots=tuple(args.media_root) if args.media_root else None,
+        token=args.token,
+        token_file=args.token_file,
+        insecure=args.insecure or None,
+        tls_cert=args.tls_cert,
+        tls_key=args.tls_key,
+    )
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    if args.token:
+        print(
+            "v2m: warning: --token is visible to every user of this machine in the process "
+            "list; prefer V2M_TOKEN or --token-file",
+            file=sys.stderr,
+        )
+    if settings.plain_text_beyond_loopback:
+        print(
+            f"v2m: WARNING: serving {settings.host} WITHOUT TLS (--insecure): the token and "
+            "all media travel in plain text; anyone on the network can read and reuse them",
+            file=sys.stderr,
+        )
+    watcher = None
+    if args.watch:
+        import threading
+
+        from v2m.server.watch import WatchFolder
+
+        watcher = WatchFolder(args.watch[0], args.watch[1], polling=args.polling)
+        threading.Thread(target=watcher.run, name="v2m-watch", daemon=True).start()
+        print(f"v2m watching {watcher.in_dir} -> {watcher.out_dir}")
+    print(
+        f"v2m serving on {settings.host}:{settings.port} "
+        f"(media roots: {', '.join(str(r) for r in settings.roots)}); Ctrl-C stops"
+    )
+    if settings.http_port > 0:
+        scheme = "https" if settings.tls_cert else "http"
+        print(f"panel: {scheme}://{settings.host}:{settings.http_port}/ (open it in a browser)")
+    try:
+        asyncio.run(serve(settings))
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if watcher is not None:
+            watcher.stop()
+    return 0
+
+
+def _watch_command(args: argparse.Namespace) -> int:
+    import logging
+
+    from v2m.server.watch import WatchFolder
+
+    logging.basicConfig(level=logging.INFO, format="%(message)s")
+    watcher = WatchFolder(
+        args.input,
+        args.output,
+        stable_s=args.stable_s,
+        poll_s=args.poll_s,
+        polling=args.polling,
+        preview=not args.no_preview,
+        on_done=lambda name, state: print(f"{state}: {name}", flush=True),
+    )
+    if args.once:
+        watcher.scan_once()
+        return 0
+    print(f"v2m watching {watcher.in_dir} -> {watcher.out_dir}; Ctrl-C stops", flush=True)
+    try:
+        watcher.run()
+    except KeyboardInterrupt:
+        watcher.stop()
+    return 0
+
+
+def add_serve_commands(sub) -> None:
+    """Register ``serve``, ``watch`` and ``premiere-plugin`` on the main parser."""
+    p = sub.add_parser(
+        "serve",
+        help="run the gRPC scoring server",
+        description="Serve v2m.v1.ScoringService (with health and reflection). "
+        "Settings also come from V2M_* variables and a TOML file ([server]).",
+    )
+    p.add_argument("--host", help="bind address (default 127.0.0.1; others need --token)")
+    p.add_argument("--port", type=int, help="port (default 50051; 0 picks a free one)")
+    p.add_argument(
+        "--http-port",
+        type=int,
+        help="browser panel and WebSocket bridge (default: --port + 1; 0 picks a free one; -1 off)",
+    )
+    p.add_argument("--data-dir", help="where artifacts are stored")
+    p.add_argument(
+        "--media-root",
+        action="append",
+        metavar="DIR",
+        help="folder clients may read media from; repeatable (default: cwd)",
+    )
+    p.add_argument(
+        "--token",
+        help="bearer token clients must send (visible in the process list; prefer "
+        "V2M_TOKEN or --token-file)",
+    )
+    p.add_argument("--token-file", metavar="FILE", help="read the bearer token from FILE")
+    p.add_argument(
+        "--insecure",
+        action="store_true",
+        help="allow binding beyond loopback without TLS (token and media in plain text)",
+    )
+    p.add_argument("--tls-cert", help="TLS certificate (PEM)")
+    p.add_argument("--tls-key", help="TLS private key (PEM)")
+    p.add_argument("--config", help="TOML settings file")
+    p.add_argument(
+        "--watch", nargs=2, metavar=("IN", "OUT"), help="also run a watch folder (v2m watch)"
+    )
+    p.add_argument("--polling", action="store_true", help="watch by polling (network shares)")
+    p.set_defaults(run=_serve_command)
+
+    p = sub.add_parser(
+        "watch",
+        help="score every video or timeline that lands in a folder",
+        description="Score each new video or timeline in IN once it has stopped changing, into "
+        "OUT/NAME/ (atomically). Sidecars: NAME.prompt.txt, NAME.v2m.toml ([score] prompt, "
+        "style, seed, bpm, key, meter, stems, in, out). Failures: OUT/failed/NAME.txt. A "
+        "journal in OUT makes restarts neither lose nor repeat work.",
+    )
+    p.add_argument("input", help="folder to watch (never modified)")
+    p.add_argument("output", help="folder for results")
+    p.add_argument(
+        "--stable-s",
+        type=finite_float,
+        default=2.0,
+        help="seconds a file must stay unchanged before it is taken (default 2)",
+    )
+    p.add_argument(
+        "--poll-s", type=finite_float, default=1.0, help="full rescan period (default 1 s)"
+    )
+    p.add_argument("--polling", action="store_true", help="polling observer (network shares)")
+    p.add_argument("--no-preview", action="store_true", help="skip preview.mp4 for videos")
+    p.add_argument("--once", action="store_true", help="handle what is there now, then exit")
+    p.set_defaults(run=_watch_command)
+
+    p = sub.add_parser(
+        "premiere-plugin",
+        help="write the Premiere Pro UXP panel plugin to a folder",
+        description="Lay out the UXP plugin (manifest, panel, Premiere adapter). Load it with "
+        "Adobe's UXP Developer Tool: Add Plugin -> OUT/manifest.json -> Load.",
+    )
+    p.add_argument("out", help="folder to write (replaced when it holds an earlier build)")
+    p.add_argument(
+        "--server",
+        default="ws://127.0.0.1:50052",
+        help="the v2m server's panel address, ws://HOST:PORT (default ws://127.0.0.1:50052)",
+    )
+    p.set_defaults(run=_premiere_plugin_command)
