@@ -1,12 +1,16 @@
 """Python client for the v2m scoring server (wraps the generated stubs).
 
 >>> with ScoringClient("127.0.0.1:50051") as client:
-...     remote = client.score("clip.mp4", prompt="dark trailer", seed=3)
+...     remote = client.score("clip.mp4", {"prompt": "dark trailer", "seed": 3})
 ...     remote.write("out/")          # mix.wav, stems/*.wav, score.mid, hits.json, curve.png
+
+Options are ``ScoreOptions`` fields (a ``ScoreOptions`` or a mapping of its field names);
+``REQUEST_FIELDS`` says which ScoreRequest field carries each — the one table both sides use.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import os
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
@@ -42,25 +46,73 @@ class RemoteScore:
         return tuple(placed_hit(h) for h in (plan.hits if plan is not None else ()))
 
     def write(self, out_dir: str | os.PathLike) -> dict[str, str]:
-        """Write mix.wav, stems/*.wav, score.mid and the inline files; returns their paths."""
+        """Write mix.wav, stems/*.wav, score.mid and the inline files into ``out_dir`` (all
+        at once: built in a partial folder beside it); returns their final paths."""
+        import shutil
+
+        from v2m.model.folders import commit_folder, partial_folder
         from v2m.model.wav import write_wav
 
         out = Path(out_dir)
-        out.mkdir(parents=True, exist_ok=True)
-        paths = {"mix": out / "mix.wav"}
-        write_wav(paths["mix"], self.mix, self.sample_rate_hz)
-        for name, audio in self.stems.items():
-            if name != "mix":
-                paths[f"stem:{name}"] = out / "stems" / f"{name}.wav"
-                write_wav(paths[f"stem:{name}"], audio, self.sample_rate_hz)
-        if self.result is not None:
-            if self.result.midi:
-                paths["midi"] = out / "score.mid"
-                paths["midi"].write_bytes(self.result.midi)
-            for blob in self.result.files:
-                paths[blob.name] = out / Path(blob.name).name
-                paths[blob.name].write_bytes(blob.data)
-        return {k: str(v) for k, v in paths.items()}
+        partial = partial_folder(out)
+        try:
+            files = {"mix": Path("mix.wav")}
+            write_wav(partial / "mix.wav", self.mix, self.sample_rate_hz)
+            for name, audio in self.stems.items():
+                if name != "mix":
+                    files[f"stem:{name}"] = Path("stems") / f"{name}.wav"
+                    write_wav(partial / files[f"stem:{name}"], audio, self.sample_rate_hz)
+            blobs = [(b.name, b.data) for b in self.result.files] if self.result else []
+            if self.result is not None and self.result.midi:
+                blobs.append(("score.mid", self.result.midi))
+            for name, data in blobs:
+                key = "midi" if name == "score.mid" else name
+                files[key] = Path(Path(name).name)
+                (partial / files[key]).write_bytes(data)
+            commit_folder(partial, out)
+        finally:
+            shutil.rmtree(partial, ignore_errors=True)
+        return {k: str(out / v) for k, v in files.items()}
+
+
+REQUEST_FIELDS = {
+    "prompt": "prompt",
+    "style": "style",
+    "bpm": "bpm",
+    "key": "key",
+    "meter": "meter",
+    "stems": "stems",
+    "seed": "seed",
+    "markers_s": "markers_s",
+    "in_s": "in_s",
+    "out_s": "out_s",
+    "backend": "backend",
+    "backend_options": "backend_options",
+    "duck_dialogue": "duck_dialogue",
+    "preview": "want_preview",
+    "plot": "want_plot",
+    "track_per_stem": "track_per_stem",
+}
+"""ScoreOptions field → the ScoreRequest field that carries it."""
+
+
+def request_fields(options) -> dict:
+    """ScoreRequest fields for ``options`` (a ScoreOptions or a mapping of its field names;
+    unset values left out). Unknown names are refused, naming the valid ones."""
+    values = (
+        {f.name: getattr(options, f.name) for f in dataclasses.fields(options)}
+        if dataclasses.is_dataclass(options)
+        else dict(options or {})
+    )
+    unknown = sorted(set(values) - set(REQUEST_FIELDS))
+    if unknown:
+        raise ValueError(f"unknown scoring options {unknown}; valid: {sorted(REQUEST_FIELDS)}")
+    fields = {}
+    for option, value in values.items():
+        if value is None:
+            continue
+        fields[REQUEST_FIELDS[option]] = list(value) if isinstance(value, tuple) else value
+    return fields
 
 
 def placed_hit(message: pb.HitPlacement) -> PlacedHit:
@@ -154,17 +206,18 @@ class ScoringClient:
     def score(
         self,
         path: str,
+        options=None,
         *,
         progress: Callable[[float, str], None] | None = None,
         timeout: float = 1800,
-        **options,
+        audio_format: str = "f32le",
     ) -> RemoteScore:
-        """Score ``path`` (a server-side path under its media roots); options as ScoreRequest
-        fields (prompt, style, in_s, out_s, seed, markers_s, bpm, key, meter, stems, ...).
-        Stems travel as float32 unless ``audio_format="pcm_s16le"`` (half the bytes)."""
-        fields = {k: v for k, v in options.items() if v is not None}
-        fields.setdefault("audio_format", "f32le")  # float32: bit-exact with local scoring
-        request = pb.ScoreRequest(media=pb.MediaRef(path=str(path)), **fields)
+        """Score ``path`` (a path on the server, inside its media roots) with ``options``
+        (ScoreOptions fields). Stems travel as float32 (bit-exact with local scoring) unless
+        ``audio_format="pcm_s16le"`` (half the bytes)."""
+        request = pb.ScoreRequest(
+            media=pb.MediaRef(path=str(path)), audio_format=audio_format, **request_fields(options)
+        )
         remote = RemoteScore()
         pieces: dict[str, list] = {}
         for event in self.stub.Score(request, timeout=timeout, metadata=self.metadata):

@@ -14,7 +14,7 @@ import copy
 import io
 import os
 import warnings
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from pathlib import Path
 
 import opentimelineio as otio
@@ -95,6 +95,28 @@ def add_score(
         track.append(clip)
         timeline.tracks.append(track)
     return timeline
+
+
+def write_back(
+    tl: LoadedTimeline,
+    *,
+    in_s: float,
+    duration_s: float,
+    artifacts: Mapping[str, str | os.PathLike],
+    hits: Sequence[PlacedHit],
+    out: str | os.PathLike,
+    track_per_stem: bool = False,
+) -> tuple[Path, str]:
+    """Save ``tl`` with the score on new audio track(s) from ``in_s`` into ``out`` (a folder,
+    or a timeline file whose suffix picks the format): the mix, or with ``track_per_stem`` one
+    track per stem. ``artifacts`` is a result's file table (``mix``, ``stem:NAME``); returns
+    ``save_scored``'s (path, note)."""
+    if track_per_stem:
+        audio = {k.removeprefix("stem:"): v for k, v in artifacts.items() if k.startswith("stem:")}
+    else:
+        audio = {"mix": artifacts["mix"]}
+    scored = add_score(tl, start_s=in_s, duration_s=duration_s, audio=audio, hits=hits)
+    return save_scored(scored, tl, out)
 
 
 def output_adapter(tl: LoadedTimeline, out_path: str | os.PathLike) -> str:

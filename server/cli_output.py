@@ -62,14 +62,11 @@ def score_on_server(args, path, options, out):
     from pathlib import Path
 
     from v2m.nle_plugins.client import ScoringClient
-    from v2m.server.convert import request_fields
 
     progress, close = progress_bar(not args.quiet)
     try:
         with ScoringClient(args.server, token=args.token) as client:
-            remote = client.score(
-                str(Path(path).resolve()), progress=progress, **request_fields(options)
-            )
+            remote = client.score(str(Path(path).resolve()), options, progress=progress)
         return remote, remote.write(out)
     finally:
         close()

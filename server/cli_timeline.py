@@ -159,7 +159,7 @@ def _score_remote(args: argparse.Namespace, options) -> int:
     """Score on a server (timeline and media inside its roots), write the score back here."""
     import dataclasses
 
-    from v2m.nle_plugins.writeback import add_score, save_scored
+    from v2m.nle_plugins.writeback import write_back
     from v2m.server.cli_output import score_on_server
 
     tl, start, end = _selection(args)
@@ -167,22 +167,23 @@ def _score_remote(args: argparse.Namespace, options) -> int:
     out = Path(args.out)
     started = time.perf_counter()
     remote, paths = score_on_server(args, tl.path, options, out)
-    hits = remote.hits
-    audio = {k.removeprefix("stem:"): v for k, v in paths.items() if k.startswith("stem:")}
-    if not options.track_per_stem:
-        audio = {"mix": paths["mix"]}
-    scored = add_score(
-        tl, start_s=start, duration_s=remote.result.duration_s, audio=audio, hits=hits
+    path, note = write_back(
+        tl,
+        in_s=start,
+        duration_s=remote.result.duration_s,
+        artifacts=paths,
+        hits=remote.hits,
+        out=args.timeline_out or out,
+        track_per_stem=options.track_per_stem,
     )
-    path, note = save_scored(scored, tl, args.timeline_out or out)
     if note:
         print(f"note: {note}")
     _print_scored(
         tl,
         (start, end),
-        hits,
+        remote.hits,
         path=path,
-        tracks=len(audio),
+        tracks=len(remote.stems) - 1 if options.track_per_stem else 1,
         elapsed_s=time.perf_counter() - started,
     )
     return 0

@@ -2,8 +2,9 @@
 
 Proto3 has no "unset" for scalars: 0 and empty mean "not given" in a ``ScoreRequest`` (as
 ``scoring.proto`` documents) and become ``None`` in ``ScoreOptions`` — which then validates
-every value, exactly as for the command line and the watch folder. ``REQUEST_FIELDS`` is the
-one table of which request field carries which option (a test holds it complete).
+every value, exactly as for the command line and the watch folder. Which request field carries
+which option is the client's ``REQUEST_FIELDS``: one table for both sides (a test holds it
+complete).
 """
 
 from __future__ import annotations
@@ -14,27 +15,9 @@ from pathlib import Path
 import numpy as np
 
 from v2m.model.options import ScoreOptions
+from v2m.nle_plugins.client import REQUEST_FIELDS
 from v2m.v1 import scoring_pb2 as pb
 
-REQUEST_FIELDS = {
-    "prompt": "prompt",
-    "style": "style",
-    "bpm": "bpm",
-    "key": "key",
-    "meter": "meter",
-    "stems": "stems",
-    "seed": "seed",
-    "markers_s": "markers_s",
-    "in_s": "in_s",
-    "out_s": "out_s",
-    "backend": "backend",
-    "backend_options": "backend_options",
-    "duck_dialogue": "duck_dialogue",
-    "preview": "want_preview",
-    "plot": "want_plot",
-    "track_per_stem": "track_per_stem",
-}
-"""ScoreOptions field → ScoreRequest field."""
 _UNSET_WHEN_EMPTY = ("prompt", "style", "bpm", "key", "meter", "stems", "in_s", "out_s")
 STEM_CHUNK_FRAMES = 65536
 """Most sample frames per StemChunk (1.4 s at 48 kHz; 512 KiB of stereo float32); fewer when
@@ -54,17 +37,6 @@ def options_from_request(request: pb.ScoreRequest) -> ScoreOptions:
         values[option] = (value or None) if option in _UNSET_WHEN_EMPTY else value
     values["backend"] = values["backend"] or "composer"
     return ScoreOptions(**values)
-
-
-def request_fields(options: ScoreOptions) -> dict:
-    """ScoreRequest fields for ``options`` (unset ones left out)."""
-    fields = {}
-    for option, name in REQUEST_FIELDS.items():
-        value = getattr(options, option)
-        if value is None:
-            continue
-        fields[name] = list(value) if isinstance(value, tuple) else value
-    return fields
 
 
 # ------------------------------------------------------------------------------ analysis

@@ -141,8 +141,16 @@ def run_score_job(
         artifacts = {k: final / Path(v).relative_to(partial) for k, v in written.items()}
         notes: tuple[str, ...] = ()
         if tl is not None:
-            path, note = _write_back(
-                scored, tl, selection[0], options, artifacts, timeline_out or partial
+            from v2m.nle_plugins.writeback import write_back
+
+            path, note = write_back(
+                tl,
+                in_s=selection[0],
+                duration_s=scored.request.duration_s,
+                artifacts=artifacts,  # the final paths: the timeline points at them
+                hits=scored.result.hit_report,
+                out=timeline_out or partial,
+                track_per_stem=options.track_per_stem,
             )
             notes = (note,) if note else ()
             inside = path.parent == partial
@@ -233,29 +241,3 @@ def _score_timeline(source: TimelineSource, options, limits, media_check, report
         on_request=on_request,
     )
     return scored, tl, (start, end)
-
-
-def _write_back(
-    scored: ScoreJob,
-    tl: LoadedTimeline,
-    in_s: float,
-    options: ScoreOptions,
-    artifacts: dict[str, Path],
-    out: str | os.PathLike,
-) -> tuple[Path, str]:
-    """Save the timeline with the score on new audio track(s) from ``in_s`` (timeline
-    seconds), referencing the result's final files, into ``out`` (a folder or a file)."""
-    from v2m.nle_plugins.writeback import add_score, save_scored
-
-    if options.track_per_stem:
-        audio = {k.removeprefix("stem:"): v for k, v in artifacts.items() if k.startswith("stem:")}
-    else:
-        audio = {"mix": artifacts["mix"]}
-    timeline = add_score(
-        tl,
-        start_s=in_s,
-        duration_s=scored.request.duration_s,
-        audio=audio,
-        hits=scored.result.hit_report,
-    )
-    return save_scored(timeline, tl, out)

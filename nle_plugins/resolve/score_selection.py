@@ -24,14 +24,33 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from pathlib import Path
 
 from v2m.nle_plugins.client import ScoringClient
 from v2m.nle_plugins.errors import TimelineError
 from v2m.nle_plugins.timeline import load_timeline
-from v2m.nle_plugins.writeback import add_score, save_scored
+from v2m.nle_plugins.writeback import write_back
 
 _COLORS = ((0.5, "Green"), (1.5, "Yellow"), (float("inf"), "Red"))
+
+
+def _place(timeline, media_pool, path: str, in_frame: int, out_frame: int) -> int:
+    """Import ``path`` and put it on a new stereo audio track at the in point; its track
+    number."""
+    items = _call(media_pool.ImportMedia([str(path)]), f"ImportMedia {path}")
+    _call(timeline.AddTrack("audio", "stereo"), "AddTrack audio")
+    track = timeline.GetTrackCount("audio")
+    clip = {
+        "mediaPoolItem": items[0],
+        "startFrame": 0,
+        "endFrame": out_frame - in_frame - 1,
+        "trackIndex": track,
+        "recordFrame": timeline.GetStartFrame() + in_frame,
+        "mediaType": 2,  # audio only
+    }
+    _call(media_pool.AppendToTimeline([clip]), "AppendToTimeline")
+    return track
 
 
 class ResolveError(TimelineError):
@@ -50,11 +69,13 @@ def score_current_timeline(
     server: str,
     token: str | None = None,
     work_dir: str | os.PathLike | None = None,
-    prompt: str | None = None,
-    seed: int = 0,
+    options: Mapping | None = None,
 ) -> dict:
-    """Export → score the marked range on ``server`` → music on a new audio track at the in
-    point with a marker per hit. Returns what was done (paths, frames, hit count)."""
+    """Export → score the marked range on ``server`` with ``options`` (ScoreOptions fields;
+    the selection comes from Resolve's marks) → music on new audio track(s) at the in point —
+    the mix, or one per stem with ``track_per_stem`` — with a marker per hit. Returns what was
+    done (paths, frames, hit count)."""
+    options = dict(options or {})
     project = _call(resolve.GetProjectManager().GetCurrentProject(), "GetCurrentProject")
     timeline = project.GetCurrentTimeline()
     if not timeline:
@@ -74,40 +95,25 @@ def score_current_timeline(
         in_frame = int(video.get("in", 0))
         out_frame = int(video["out"]) + 1 if "out" in video else tl.duration_frames
         start_s, end_s = tl.seconds(in_frame), tl.seconds(out_frame)
-        remote = client.score(
-            str(exported), in_s=start_s, out_s=end_s, prompt=prompt, seed=seed, want_plot=True
-        )
+        options.update(in_s=start_s, out_s=end_s)
+        options.setdefault("plot", True)
+        remote = client.score(str(exported), options)
     out = work / f"{name}.v2m"
     paths = remote.write(out)
     hits = remote.hits
-    scored = add_score(
+    per_stem = bool(options.get("track_per_stem"))
+    otio_path, _note = write_back(
         tl,
-        start_s=start_s,
+        in_s=start_s,
         duration_s=remote.result.duration_s,
-        audio={"mix": paths["mix"]},
+        artifacts=paths,
         hits=hits,
+        out=out / f"{name}.v2m.otio",
+        track_per_stem=per_stem,
     )
-    otio_path, _note = save_scored(scored, tl, out / f"{name}.v2m.otio")
     media_pool = project.GetMediaPool()
-    items = _call(media_pool.ImportMedia([str(paths["mix"])]), f"ImportMedia {paths['mix']}")
-    _call(timeline.AddTrack("audio", "stereo"), "AddTrack audio")
-    track = timeline.GetTrackCount("audio")
-    frames = out_frame - in_frame
-    _call(
-        media_pool.AppendToTimeline(
-            [
-                {
-                    "mediaPoolItem": items[0],
-                    "startFrame": 0,
-                    "endFrame": frames - 1,
-                    "trackIndex": track,
-                    "recordFrame": timeline.GetStartFrame() + in_frame,
-                    "mediaType": 2,  # audio only
-                }
-            ]
-        ),
-        "AppendToTimeline",
-    )
+    names = [k for k in paths if k.startswith("stem:")] if per_stem else ["mix"]
+    tracks = [_place(timeline, media_pool, paths[k], in_frame, out_frame) for k in names]
     for h in hits:
         color = next(c for limit, c in _COLORS if abs(h.error_frames) <= limit)
         timeline.AddMarker(
@@ -124,9 +130,29 @@ def score_current_timeline(
         "mix": str(paths["mix"]),
         "in_frame": in_frame,
         "out_frame": out_frame,
-        "audio_track": track,
+        "audio_track": tracks[0],
+        "audio_tracks": tracks,
         "hits": len(hits),
     }
+
+
+def options_from_environment(env: Mapping[str, str]) -> dict:
+    """Scoring options for the script: the ``[score]`` table of the TOML file named by
+    ``V2M_SCORE_OPTIONS`` (the keys of a watch-folder sidecar: prompt, style, bpm, key, meter,
+    stems, seed, markers_s, backend, backend_options, duck_dialogue, plot, track_per_stem),
+    and ``V2M_PROMPT`` for the prompt alone. The server checks every value."""
+    import tomllib
+
+    options: dict = {}
+    if env.get("V2M_SCORE_OPTIONS"):
+        path = Path(env["V2M_SCORE_OPTIONS"])
+        try:
+            options.update(tomllib.loads(path.read_text(encoding="utf-8")).get("score", {}))
+        except (OSError, ValueError) as exc:
+            raise ResolveError(f"V2M_SCORE_OPTIONS={str(path)!r}: {exc}") from exc
+    if env.get("V2M_PROMPT"):
+        options["prompt"] = env["V2M_PROMPT"]
+    return options
 
 
 def main() -> None:  # pragma: no cover — runs inside Resolve (Workspace > Scripts)
@@ -139,7 +165,7 @@ def main() -> None:  # pragma: no cover — runs inside Resolve (Workspace > Scr
         server=os.environ.get("V2M_SERVER", "127.0.0.1:50051"),
         token=os.environ.get("V2M_TOKEN"),
         work_dir=os.environ.get("V2M_RESOLVE_WORKDIR"),
-        prompt=os.environ.get("V2M_PROMPT"),
+        options=options_from_environment(os.environ),
     )
     print(
         f"v2m: scored frames {done['in_frame']}..{done['out_frame']}: {done['hits']} hits; "

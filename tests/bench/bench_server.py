@@ -116,7 +116,7 @@ def main() -> None:
         try:
             score(clip, seed=0)  # warm up this process too
             with ScoringClient(address) as c:
-                c.score(str(clip), seed=0)  # warm up the server
+                c.score(str(clip), {"seed": 0})  # warm up the server
                 started = time.perf_counter()
                 first = None
                 for event in c.analyze(str(big)):
@@ -149,7 +149,7 @@ def main() -> None:
                 def one(seed: int, latencies: list[float] = latencies) -> None:
                     with ScoringClient(address) as c:
                         t = time.perf_counter()
-                        c.score(str(clip), seed=seed, audio_format=args.audio_format)
+                        c.score(str(clip), {"seed": seed}, audio_format=args.audio_format)
                         latencies.append(time.perf_counter() - t)
 
                 t0 = time.perf_counter()
@@ -168,7 +168,7 @@ def main() -> None:
             marks = []
             with ScoringClient(address) as c:
                 for i in range(args.memory_requests):
-                    c.score(str(short), seed=i, audio_format="pcm_s16le")
+                    c.score(str(short), {"seed": i}, audio_format="pcm_s16le")
                     if (i + 1) % max(1, args.memory_requests // 4) == 0:
                         marks.append(f"{_rss_mib(proc.pid):.0f}")
             print(

@@ -77,7 +77,7 @@ def server(edit, tmp_path):
 
 def test_scores_the_marked_range_and_places_music_and_markers(edit, server):
     fake = FakeResolve(edit / "edit.otio", marks={"video": {"in": 75, "out": 239}})
-    done = score_current_timeline(fake, server=server, work_dir=edit, seed=2)
+    done = score_current_timeline(fake, server=server, work_dir=edit, options={"seed": 2})
     names = [c[0] for c in fake.calls]
     assert names[:4] == ["GetProjectManager", "GetCurrentProject", "GetCurrentTimeline", "GetName"]
     export = next(c for c in fake.calls if c[0] == "Export")
@@ -101,3 +101,34 @@ def test_no_open_timeline_is_a_clear_error(edit, server):
     fake.answers["GetCurrentTimeline"] = None
     with pytest.raises(ResolveError, match="no timeline is open"):
         score_current_timeline(fake, server=server, work_dir=edit)
+
+
+def test_options_reach_the_server_and_stems_get_a_track_each(edit, server, tmp_path):
+    from v2m.nle_plugins.resolve.score_selection import options_from_environment
+
+    settings = tmp_path / "score.toml"
+    settings.write_text('[score]\nbpm = 100\nstems = ["drums", "bass"]\ntrack_per_stem = true\n')
+    options = options_from_environment({"V2M_SCORE_OPTIONS": str(settings), "V2M_PROMPT": "rock"})
+    assert options == {
+        "bpm": 100,
+        "stems": ["drums", "bass"],
+        "track_per_stem": True,
+        "prompt": "rock",
+    }
+    fake = FakeResolve(edit / "edit.otio", marks={"video": {"in": 0, "out": 149}})
+    fake.answers["ImportMedia"] = ["<MediaPoolItem stem>"]
+    done = score_current_timeline(fake, server=server, work_dir=edit, options=options)
+    imported = [c[1][0] for c in fake.calls if c[0] == "ImportMedia"]
+    assert [p.rsplit("/", 1)[1] for p in imported] == ["drums.wav", "bass.wav"]
+    assert done["audio_tracks"] == [3, 4]
+    scored = otio.adapters.read_from_file(done["timeline_otio"])
+    assert sorted(t.name for t in scored.tracks if t.name.startswith("v2m")) == [
+        "v2m bass",
+        "v2m drums",
+    ]
+    import json
+
+    report = json.loads((edit / "Cut_3_final.v2m" / "hits.json").read_text())
+    assert report["settings"]["bpm"] == 100 and report["settings"]["stems"] == ["drums", "bass"]
+    with pytest.raises(ResolveError, match="V2M_SCORE_OPTIONS"):
+        options_from_environment({"V2M_SCORE_OPTIONS": str(tmp_path / "missing.toml")})

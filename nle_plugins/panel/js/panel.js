@@ -293,15 +293,15 @@
         selection.media = media; // a regeneration reuses the upload
         selection.upload = null;
       }
-      state.seed = newSeed ? state.seed + 1 : state.seed;
+      const settings = V2M.readSettings(document);
+      state.seed = newSeed ? state.seed + 1 : Number(settings.seed || 0);
       const request = {
+        ...settings,
         media,
-        prompt: $("prompt").value.trim(),
-        backend: $("backend").value || "",
         seed: String(state.seed),
         inS: selection.inS || 0,
         outS: selection.outS || 0,
-        markersS: selection.markersS || [],
+        markersS: [...(selection.markersS || []), ...(settings.markersS || [])],
       };
       state.call = await client.start("Score", request, { onMessage: onEvent });
       await state.call.done;
