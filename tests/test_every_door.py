@@ -119,7 +119,7 @@ def test_the_panel_has_a_control_for_every_option():
     html = (REPO / "nle_plugins" / "panel" / "index.html").read_text()
     controls = set(re.findall(r'data-option="(\w+)"', html))
     assert controls == {_camel(name) for name in REQUEST_FIELDS.values()}
-    styles = re.search(r'<select id="style".*?</select>', html, re.S).group(0)
+    styles = re.search(r'<select id="opt-style".*?</select>', html, re.S).group(0)
     assert sorted(re.findall(r"<option>(\w+)</option>", styles)) == sorted(PRESETS)
 
 

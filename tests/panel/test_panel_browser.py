@@ -95,6 +95,27 @@ def test_regenerate_keeps_the_hits_with_new_music(browser, serve, media_root):
     assert first["result"]["jobId"] != second["result"]["jobId"]
 
 
+def test_more_settings_reach_the_server(browser, serve):
+    page = _open(browser, serve.url)
+    page.click("#more summary")
+    page.fill("#media-path", "clip.mp4")
+    page.fill("#opt-bpm", "100")
+    page.fill("#opt-stems", "drums, bass")
+    page.fill("#opt-markers", "4.2")
+    page.select_option("#opt-style", "rock")
+    page.click("#score")
+    page.wait_for_function("!v2mPanel.state.running && v2mPanel.state.result", timeout=240_000)
+    plan = panel_state(page)["result"]["plan"]
+    assert plan["style"] == "rock" and plan["bpmMin"] <= 100 <= plan["bpmMax"] <= 110
+    assert 4.2 in [round(h["plannedS"], 3) for h in plan["hits"] if h["kind"] == "marker"]
+    stems = page.eval_on_selector_all("#stems tr", "rows => rows.map(r => r.dataset.stem)")
+    assert sorted(stems) == ["bass", "drums", "mix"]
+    page.fill("#opt-markers", "4.2, soon")
+    page.click("#score")
+    page.wait_for_selector("#error:not([hidden])")
+    assert "is not a list of seconds" in page.text_content("#error")
+
+
 def test_cancel_and_server_errors_are_shown_readably(browser, serve, screenshots):
     page = _open(browser, serve.url)
     page.fill("#media-path", "/etc/passwd")
