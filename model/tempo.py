@@ -336,18 +336,21 @@ def solve_tempo(
 
 
 def _place(hit: Hit, grid: TempoMap, fps: float) -> PlacedHit:
-    beat = float(grid.beat_of(hit.time_s))
-    snapped = round(beat * SUBDIVISION) / SUBDIVISION
-    achieved = float(grid.time_of(snapped))
-    err = achieved - hit.time_s
+    beat = round(float(grid.beat_of(hit.time_s)) * SUBDIVISION) / SUBDIVISION
+    return placed_hit(hit, grid, beat=beat, achieved_s=float(grid.time_of(beat)), fps=fps)
+
+
+def placed_hit(hit: Hit, grid: TempoMap, *, beat: float, achieved_s: float, fps: float):
+    """The report of ``hit`` landing at ``achieved_s``, on ``beat`` of ``grid``."""
+    err = achieved_s - hit.time_s
     return PlacedHit(
         time_s=hit.time_s,
         kind=hit.kind,
         strength=hit.strength,
-        beat=snapped,
-        achieved_s=achieved,
+        beat=beat,
+        achieved_s=achieved_s,
         error_ms=err * 1000.0,
         error_frames=err * fps,
-        on_beat=abs(snapped - round(snapped)) < 1e-9,
-        on_downbeat=grid.is_downbeat(snapped),
+        on_beat=abs(beat - round(beat)) < 1e-9,
+        on_downbeat=grid.is_downbeat(beat),
     )

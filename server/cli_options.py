@@ -90,23 +90,21 @@ def stem_list(text: str | None) -> tuple[str, ...] | None:
     return tuple(s.lower() for s in re.split(r"[,\s+]+", text) if s)
 
 
+_SAME_NAMED = ("prompt", "style", "bpm", "key", "meter", "seed", "backend", "duck_dialogue")
+"""ScoreOptions fields whose flag keeps the field's name (``--duck-dialogue``...)."""
+
+
 def options_from_args(args: argparse.Namespace, **selection) -> ScoreOptions:
     """The ScoreOptions the flags ask for; ``selection`` adds ``in_s`` / ``out_s``."""
     backend_options = dict(args.backend_option or ())
     if args.checkpoint:
         backend_options["checkpoint"] = args.checkpoint
+    values = {name: getattr(args, name) for name in _SAME_NAMED}
     return ScoreOptions(
-        prompt=args.prompt,
-        style=args.style,
-        bpm=args.bpm,
-        key=args.key,
-        meter=args.meter,
+        **values,
         stems=stem_list(args.stems),
-        seed=args.seed,
         markers_s=tuple(args.marker or ()),
-        backend=args.backend,
         backend_options=backend_options,
-        duck_dialogue=args.duck_dialogue,
         preview=not args.no_preview,
         plot=not args.no_plot,
         track_per_stem=args.track_per_stem,

@@ -131,6 +131,28 @@ class ServerThread:
         self.thread.join(timeout=10)
 
 
+def local_server(media_root, data_dir, **settings) -> ServerThread:
+    """A ServerThread on 127.0.0.1 port 0 serving ``media_root``, storing into ``data_dir``;
+    ``settings`` as ServerSettings fields. ``.data_dir`` is kept on it for the tests."""
+    from v2m.server.settings import ServerSettings
+
+    srv = ServerThread(
+        ServerSettings(port=0, media_roots=(str(media_root),), data_dir=str(data_dir), **settings)
+    )
+    srv.data_dir = Path(data_dir)
+    return srv
+
+
+def serving(media_root, tmp_path_factory, **settings):
+    """For a module fixture: ``yield from serving(root, tmp_path_factory)`` runs a
+    ``local_server`` for the module and stops it after."""
+    srv = local_server(media_root, tmp_path_factory.mktemp("server-data"), **settings)
+    try:
+        yield srv
+    finally:
+        srv.stop()
+
+
 def wait_for(predicate, timeout_s: float = 120.0, *, every_s: float = 0.02) -> bool:
     """Poll ``predicate`` until it is true (True) or ``timeout_s`` passes (False)."""
     import time

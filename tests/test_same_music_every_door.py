@@ -17,14 +17,13 @@ import numpy as np
 import opentimelineio as otio
 import pytest
 
-from tests.helpers import ServerThread
+from tests.helpers import serving
 from tests.nle.test_resolve_script import FakeResolve
 from v2m.model.sample_clip import ClipSpec, render_clip
 from v2m.model.wav import write_wav
 from v2m.nle_plugins.client import ScoringClient, request_fields
 from v2m.nle_plugins.resolve.score_selection import score_current_timeline
 from v2m.server.cli import main
-from v2m.server.settings import ServerSettings
 from v2m.server.watch import WatchFolder
 
 RT = otio.opentime.RationalTime
@@ -56,10 +55,7 @@ def media(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(media, tmp_path_factory):
-    data = tmp_path_factory.mktemp("doors-data")
-    srv = ServerThread(ServerSettings(port=0, media_roots=(str(media),), data_dir=str(data)))
-    yield srv
-    srv.stop()
+    yield from serving(media, tmp_path_factory)
 
 
 def _local_hits(folder):
@@ -129,57 +125,44 @@ def _watch(tmp_path, media, name):
     return folder
 
 
-def test_a_video_scores_the_same_through_every_door(media, server, tmp_path):
-    clip = str(media / "clip.mp4")
-    mixes, hits = {}, {}
-    assert main(["score", clip, "-o", str(tmp_path / "cli"), "-q", "--no-preview", *CLI]) == 0
-    mixes["cli"], hits["cli"] = (
-        (tmp_path / "cli" / "mix.wav").read_bytes(),
-        _local_hits(tmp_path / "cli"),
-    )
-    address = f"127.0.0.1:{server.port}"
-    argv = ["score", clip, "-o", str(tmp_path / "cli-server"), "-q", "--server", address, *CLI]
-    assert main(argv) == 0
-    mixes["cli --server"] = (tmp_path / "cli-server" / "mix.wav").read_bytes()
+def _through_every_door(source, command, media, server, tmp_path):
+    """{door: (mix.wav bytes, hits)} for one source scored with OPTIONS through every door
+    (hits are not reported by the CLI's --server path: None there)."""
+    path, address = str(media / source), f"127.0.0.1:{server.port}"
+    results = {}
+    for door, extra in (("cli", []), ("cli --server", ["--server", address])):
+        out = tmp_path / door.replace(" ", "")
+        assert main([*command, path, "-o", str(out), "-q", *CLI, *extra]) == 0
+        hits = _local_hits(out) if not extra else None
+        results[door] = ((out / "mix.wav").read_bytes(), hits)
     with ScoringClient(address) as client:
-        remote = client.score(clip, OPTIONS)
-    mixes["grpc"], hits["grpc"] = _wav(tmp_path, "grpc", remote.mix), _remote_hits(remote)
-    mix, hits["bridge"] = asyncio.run(
-        _bridge_score(server.running.http_port, _bridge_message(clip))
-    )
-    mixes["bridge"] = _wav(tmp_path, "bridge", mix)
-    folder = _watch(tmp_path, media, "clip.mp4")
-    mixes["watch"], hits["watch"] = (folder / "mix.wav").read_bytes(), _local_hits(folder)
-    assert len(set(mixes.values())) == 1, {k: len(v) for k, v in mixes.items()}
+        remote = client.score(path, OPTIONS)
+    results["grpc"] = (_wav(tmp_path, "grpc", remote.mix), _remote_hits(remote))
+    mix, hits = asyncio.run(_bridge_score(server.running.http_port, _bridge_message(path)))
+    results["bridge"] = (_wav(tmp_path, "bridge", mix), hits)
+    folder = _watch(tmp_path, media, source)
+    results["watch"] = ((folder / "mix.wav").read_bytes(), _local_hits(folder))
+    return results
+
+
+def _assert_the_same(results) -> None:
+    mixes = {door: mix for door, (mix, _) in results.items()}
+    assert len(set(mixes.values())) == 1, {door: len(mix) for door, mix in mixes.items()}
+    hits = {door: h for door, (_, h) in results.items() if h is not None}
     assert all(h == hits["cli"] for h in hits.values()), hits
-    assert ("marker", 3.0) in [h[:2] for h in hits["cli"]]
+
+
+def test_a_video_scores_the_same_through_every_door(media, server, tmp_path):
+    results = _through_every_door("clip.mp4", ["score", "--no-preview"], media, server, tmp_path)
+    _assert_the_same(results)
+    assert ("marker", 3.0) in [h[:2] for h in results["cli"][1]]
 
 
 def test_a_timeline_scores_the_same_through_every_door(media, server, tmp_path):
-    edit = str(media / "edit.otio")
-    mixes, hits = {}, {}
-    argv = ["timeline", "score", edit, "-o", str(tmp_path / "cli"), "-q", *CLI]
-    assert main(argv) == 0
-    mixes["cli"], hits["cli"] = (
-        (tmp_path / "cli" / "mix.wav").read_bytes(),
-        _local_hits(tmp_path / "cli"),
-    )
-    address = f"127.0.0.1:{server.port}"
-    argv = ["timeline", "score", edit, "-o", str(tmp_path / "cs"), "-q", "--server", address, *CLI]
-    assert main(argv) == 0
-    mixes["cli --server"] = (tmp_path / "cs" / "mix.wav").read_bytes()
-    with ScoringClient(address) as client:
-        remote = client.score(edit, OPTIONS)
-    mixes["grpc"], hits["grpc"] = _wav(tmp_path, "grpc", remote.mix), _remote_hits(remote)
-    mix, hits["bridge"] = asyncio.run(
-        _bridge_score(server.running.http_port, _bridge_message(edit))
-    )
-    mixes["bridge"] = _wav(tmp_path, "bridge", mix)
-    folder = _watch(tmp_path, media, "edit.otio")
-    mixes["watch"], hits["watch"] = (folder / "mix.wav").read_bytes(), _local_hits(folder)
+    results = _through_every_door("edit.otio", ["timeline", "score"], media, server, tmp_path)
     fake = FakeResolve(media / "edit.otio", marks={})  # exports beside the clip it uses
+    address = f"127.0.0.1:{server.port}"
     done = score_current_timeline(fake, server=address, work_dir=media, options=OPTIONS)
     with open(done["mix"], "rb") as mix_file:
-        mixes["resolve"] = mix_file.read()
-    assert len(set(mixes.values())) == 1, {k: len(v) for k, v in mixes.items()}
-    assert all(h == hits["cli"] for h in hits.values()), hits
+        results["resolve"] = (mix_file.read(), None)
+    _assert_the_same(results)

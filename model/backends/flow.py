@@ -14,8 +14,8 @@ import numpy as np
 from v2m.model.backends.base import Backend, ProgressFn
 from v2m.model.errors import WeightsNotFoundError
 from v2m.model.mastering import master
-from v2m.model.tempo import SUBDIVISION, constant_tempo_map
-from v2m.model.types import PlacedHit, ScoreRequest, ScoreResult
+from v2m.model.tempo import SUBDIVISION, constant_tempo_map, placed_hit
+from v2m.model.types import ScoreRequest, ScoreResult
 
 OUTPUT_RATE_HZ = 48000
 
@@ -172,18 +172,5 @@ def _measure(mix: np.ndarray, request: ScoreRequest):
     for hit in sorted(request.hits, key=lambda h: h.time_s):
         achieved = float(onsets[np.argmin(np.abs(onsets - hit.time_s))]) if len(onsets) else 0.0
         beat = round(float(grid.beat_of(achieved)) * SUBDIVISION) / SUBDIVISION
-        err = achieved - hit.time_s
-        placements.append(
-            PlacedHit(
-                time_s=hit.time_s,
-                kind=hit.kind,
-                strength=hit.strength,
-                beat=beat,
-                achieved_s=achieved,
-                error_ms=err * 1000,
-                error_frames=err * fps,
-                on_beat=abs(beat - round(beat)) < 1e-9,
-                on_downbeat=grid.is_downbeat(beat),
-            )
-        )
+        placements.append(placed_hit(hit, grid, beat=beat, achieved_s=achieved, fps=fps))
     return grid, tuple(placements)

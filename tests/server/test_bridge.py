@@ -9,7 +9,7 @@ import aiohttp
 import grpc
 import pytest
 
-from tests.helpers import ServerThread
+from tests.helpers import ServerThread, serving
 from v2m.model.sample_clip import ClipSpec, render_clip
 from v2m.server.settings import ServerSettings
 from v2m.v1 import scoring_pb2 as pb
@@ -25,10 +25,7 @@ def media_root(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(media_root, tmp_path_factory):
-    data = tmp_path_factory.mktemp("bridge-data")
-    srv = ServerThread(ServerSettings(port=0, media_roots=(str(media_root),), data_dir=str(data)))
-    yield srv
-    srv.stop()
+    yield from serving(media_root, tmp_path_factory)
 
 
 async def _session_calls(port, calls, *, headers=None, cancel_after=None):

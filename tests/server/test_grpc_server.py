@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from grpc_reflection.v1alpha import reflection_pb2, reflection_pb2_grpc
 
-from tests.helpers import ServerThread, healthy, wait_for
+from tests.helpers import ServerThread, healthy, serving, wait_for
 from v2m.model.options import ScoreOptions
 from v2m.model.pipeline import score
 from v2m.model.sample_clip import ClipSpec, render_clip
@@ -31,10 +31,7 @@ def media_root(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(media_root, tmp_path_factory):
-    data = tmp_path_factory.mktemp("server-data")
-    srv = ServerThread(ServerSettings(port=0, media_roots=(str(media_root),), data_dir=str(data)))
-    yield srv
-    srv.stop()
+    yield from serving(media_root, tmp_path_factory)
 
 
 def test_analyze_streams_progress_curve_and_cuts_before_the_summary(stub):

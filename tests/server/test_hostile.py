@@ -13,7 +13,14 @@ import grpc
 import opentimelineio as otio
 import pytest
 
-from tests.helpers import ServerThread, healthy, two_clip_timeline, wait_for, write_video
+from tests.helpers import (
+    healthy,
+    local_server,
+    serving,
+    two_clip_timeline,
+    wait_for,
+    write_video,
+)
 from v2m.model.sample_clip import ClipSpec, render_clip
 from v2m.server.settings import ServerSettings
 from v2m.v1 import scoring_pb2 as pb
@@ -42,18 +49,7 @@ def media_root(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def server(media_root, tmp_path_factory):
-    data = tmp_path_factory.mktemp("hostile-data")
-    srv = ServerThread(
-        ServerSettings(
-            port=0,
-            media_roots=(str(media_root),),
-            data_dir=str(data),
-            max_message_bytes=256 * 1024,
-        )
-    )
-    srv.data_dir = data
-    yield srv
-    srv.stop()
+    yield from serving(media_root, tmp_path_factory, max_message_bytes=256 * 1024)
 
 
 def _refused(client, request) -> grpc.RpcError:
@@ -274,14 +270,7 @@ def test_dns_rebinding_pages_cannot_drive_a_loopback_server(server):
 
 
 def test_stream_allowance_is_per_connection(media_root, tmp_path):
-    srv = ServerThread(
-        ServerSettings(
-            port=0,
-            media_roots=(str(media_root),),
-            data_dir=str(tmp_path / "d"),
-            max_streams_per_client=1,
-        )
-    )
+    srv = local_server(media_root, tmp_path / "d", max_streams_per_client=1)
     try:
         address = f"127.0.0.1:{srv.port}"
         request = pb.AnalyzeRequest(media=pb.MediaRef(path="clip.mp4"))
@@ -349,14 +338,8 @@ def test_retention_and_start_up_cleanup(media_root, tmp_path):
     partial_job.mkdir()
     (uploads / ".e.partial-upload").write_bytes(b"z")
     (uploads / ".f.part").write_bytes(b"z")  # an earlier version's partial upload
-    srv = ServerThread(
-        ServerSettings(
-            port=0,
-            media_roots=(str(media_root),),
-            data_dir=str(data),
-            retention_max_age_s=7 * 86400,
-            retention_max_bytes=10_000_000,
-        )
+    srv = local_server(
+        media_root, data, retention_max_age_s=7 * 86400, retention_max_bytes=10_000_000
     )
     try:
         assert sorted(p.name for p in jobs.iterdir()) == ["b" * 32]
