@@ -1,5 +1,5 @@
-"""``v2m train``, ``v2m styles``, ``v2m encoders``, ``v2m backends``: the model's catalogue
-and training from the command line."""
+"""``v2m train``, ``v2m styles``, ``v2m encoders``, ``v2m backends``, ``v2m doctor``: the
+model's catalogue, what this installation can do, and training from the command line."""
 
 from __future__ import annotations
 
@@ -75,6 +75,24 @@ def _backends_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _doctor_command(args: argparse.Namespace) -> int:
+    from v2m.model.doctor import run_checks
+
+    checks = run_checks()
+    area = None
+    for check in checks:
+        if check.area != area:
+            area = check.area
+            print(f"{area}:")
+        mark = "ok " if check.ok else "-- "
+        print(f"  {mark} {check.name:22s} {check.found}")
+        if check.fix:
+            print(f"  {'':3s} {'':22s} fix: {check.fix}")
+    ok = sum(c.ok for c in checks)
+    print(f"{ok} found, {len(checks) - ok} not found (optional pieces; fixes above)")
+    return 0
+
+
 def add_model_commands(sub) -> None:
     """Register ``train``, ``styles``, ``encoders`` and ``backends`` on the main parser."""
     p = sub.add_parser(
@@ -112,3 +130,11 @@ def add_model_commands(sub) -> None:
 
     p = sub.add_parser("backends", help="list the scoring backends, their state and settings")
     p.set_defaults(run=_backends_command)
+
+    p = sub.add_parser(
+        "doctor",
+        help="what this installation can do: renderer, fonts, encoders, backends, codecs",
+        description="Check the SoundFont renderer and fonts, the encoders and backends, the "
+        "preview's codecs and the prompt model; print the fix for each missing piece.",
+    )
+    p.set_defaults(run=_doctor_command)

@@ -40,7 +40,8 @@ def result_lines(done) -> list[str]:
         f"style {meta['style']} in {meta['key']}, {tempo['bpm_min']:.1f}-{tempo['bpm_max']:.1f} "
         f"bpm{' (constant)' if tempo['constant'] else ' (follows the hits)'}, "
         f"{meta['loudness']['integrated_lufs']:.1f} LUFS, peak "
-        f"{meta['loudness']['true_peak_dbtp']:.1f} dBTP",
+        f"{meta['loudness']['true_peak_dbtp']:.1f} dBTP; rendered with "
+        f"{meta.get('renderer', meta.get('backend', '?'))}",
         f"hits ({len(r.hit_report)}):",
     ]
     fps = job.request.frame_rate_hz

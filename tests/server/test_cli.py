@@ -128,3 +128,12 @@ def test_console_script_is_installed():
     result = subprocess.run([exe, "encoders"], capture_output=True, text=True, timeout=120)
     assert result.returncode == 0
     assert "pixels" in result.stdout and "spectral" in result.stdout
+
+
+def test_doctor_lists_what_this_installation_can_do(capsys):
+    assert main(["doctor"]) == 0
+    out = capsys.readouterr().out
+    for area in ("renderer:", "encoders:", "backends:", "media:", "prompts:"):
+        assert area in out
+    assert "SoundFont in use" in out and "composer" in out and "libx264" in out
+    assert "fix: v2m train" in out or "ok  flow" in out
