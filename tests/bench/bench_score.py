@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from v2m.model.analysis import analyze
+from v2m.model.options import ScoreOptions
 from v2m.model.pipeline import score
 from v2m.model.sample_clip import ClipSpec, render_clip
 
@@ -34,13 +35,13 @@ def main() -> None:
             clip,
             ClipSpec(duration_s=args.seconds, cut_times_s=cuts, width=1280, height=720, seed=3),
         )
-        score(clip, seed=0, follow_motion=False)  # warm-up: imports, numba, caches
+        score(clip, ScoreOptions(seed=0), follow_motion=False)  # warm-up: imports, numba, caches
         best = None
         for _ in range(args.repeats):
             t0 = time.perf_counter()
             analysis = analyze(clip)
             t1 = time.perf_counter()
-            job = score(clip, seed=0, analysis=analysis, follow_motion=False)
+            job = score(clip, ScoreOptions(seed=0), analysis=analysis, follow_motion=False)
             t2 = time.perf_counter()
             stages = {"analysis": t1 - t0, **job.result.metadata["timings_s"]}
             stages["other"] = max(0.0, (t2 - t0) - sum(stages.values()))

@@ -31,6 +31,7 @@ from pathlib import Path
 import grpc
 from grpc_health.v1 import health_pb2, health_pb2_grpc
 
+from v2m.model.options import ScoreOptions
 from v2m.model.outputs import write_outputs
 from v2m.model.pipeline import score
 from v2m.model.sample_clip import ClipSpec, render_clip
@@ -114,7 +115,7 @@ def main() -> None:
         render_clip(big, ClipSpec(duration_s=12, width=1920, height=1080, seed=6))
         proc, address = _start_server(root, args.workers)
         try:
-            score(clip, seed=0)  # warm up this process too
+            score(clip, ScoreOptions(seed=0))  # warm up this process too
             with ScoringClient(address) as c:
                 c.score(str(clip), {"seed": 0})  # warm up the server
                 started = time.perf_counter()
@@ -130,7 +131,7 @@ def main() -> None:
                 """In-process baseline: the same jobs, as many at once as the server runs."""
 
                 def job(seed: int) -> None:
-                    scored = score(clip, seed=seed)
+                    scored = score(clip, ScoreOptions(seed=seed))
                     if write:
                         write_outputs(scored, root / "local" / str(seed), preview=False, plot=False)
 

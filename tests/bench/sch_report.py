@@ -18,6 +18,7 @@ import numpy as np
 
 from v2m.model.analysis import analyze
 from v2m.model.metrics import librosa_beat_times, pyscenedetect_cut_times, scene_cut_hit
+from v2m.model.options import ScoreOptions
 from v2m.model.pipeline import score
 from v2m.model.styles import PRESETS
 from v2m.model.tempo import median_error_frames
@@ -61,7 +62,7 @@ def main() -> None:
             cells = []
             for style in styles:
                 for seed in seeds:
-                    job = score(video, seed=seed, style=style, analysis=analysis)
+                    job = score(video, ScoreOptions(seed=seed, style=style), analysis=analysis)
                     write_wav(mix, job.result.mix, job.result.sample_rate)
                     sch = scene_cut_hit(cuts, librosa_beat_times(mix))
                     all_sch.append(sch)
