@@ -17,6 +17,7 @@ from v2m.model.backends.base import Backend, ProgressFn
 from v2m.model.errors import InvalidInputError, WeightsNotFoundError
 from v2m.model.mastering import master
 from v2m.model.midi import arrangement_to_midi
+from v2m.model.mixbus import mix_stems
 from v2m.model.soundfont import render_stems_soundfont, soundfont_available
 from v2m.model.styles import Overrides, choose_style, parse_key, validate_bpm
 from v2m.model.synth import render_stems
@@ -133,6 +134,11 @@ class ComposerBackend(Backend):
         )
         _fade_out(stems, self.sample_rate_hz)
         clock.lap("rendering")
+        progress(0.75, "mixing")
+        stems, bus = mix_stems(
+            stems, sample_rate_hz=self.sample_rate_hz, style=style.name, seed=request.options.seed
+        )
+        clock.lap("mixing")
         progress(0.8, "mastering")
         premaster = sum(stems.values()) if stems else np.zeros((2, n), np.float32)
         mix, report = master(
@@ -172,6 +178,7 @@ class ComposerBackend(Backend):
                 "limiter_max_reduction_db": round(report.limiter_max_reduction_db, 2),
             },
             "renderer": renderer,
+            "mix": bus,
             "seed": request.options.seed,
             "sample_rate_hz": self.sample_rate_hz,
             "timings_s": clock.laps,
