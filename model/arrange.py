@@ -44,7 +44,8 @@ STRONG_HIT = 0.6
 
 @dataclass(frozen=True)
 class Note:
-    """One note on the beat grid. ``program`` is General MIDI (0-based); drums use keys."""
+    """One note on the beat grid. ``program`` is General MIDI (0-based); drums use keys and
+    ``program`` names the GM2 drum kit."""
 
     stem: str
     start_beat: float
@@ -125,7 +126,7 @@ class _Parts:
             return
         vel = int(np.clip(round(velocity), 1, 127))
         if stem == "drums":
-            self.notes.append(Note("drums", beat, length, pitch, vel, 0, True))
+            self.notes.append(Note("drums", beat, length, pitch, vel, self.style.drum_kit, True))
         else:
             program = self.style.programs.get(stem, 0)
             self.notes.append(Note(stem, beat, length, int(np.clip(pitch, 0, 127)), vel, program))

@@ -65,7 +65,7 @@ def arrangement_to_midi(
             events.append((off, 0, mido.Message("note_off", channel=ch, note=n.pitch, velocity=0)))
         track = mido.MidiTrack()
         track.append(mido.MetaMessage("track_name", name=stem, time=0))
-        if ch != 9:
+        if notes:  # on channel 10 a program change picks the GM2 drum kit
             track.append(
                 mido.Message("program_change", channel=ch, program=notes[0].program, time=0)
             )

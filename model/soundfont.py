@@ -87,9 +87,9 @@ def render_stems_soundfont(
         stem_notes = [n for n in notes if n.stem == stem]
         drums = stem == "drums"
         program = stem_notes[0].program if stem_notes else 0
-        synth.program_select(
-            9 if drums else 0, sfid, 128 if drums else 0, 0 if drums else program, drums
-        )
+        if drums and not synth.sfpreset_name(sfid, 128, program):
+            program = 0  # the font lacks the style's kit: its standard kit
+        synth.program_select(9 if drums else 0, sfid, 128 if drums else 0, program, drums)
         chan = 9 if drums else 0
         events = []
         for n in stem_notes:

@@ -49,6 +49,9 @@ class Style:
     """0..1 — how busy parts get at full intensity."""
     hit_sound: str = "crash"
     """What marks a hit besides the kick: crash, orchestra_hit, stab, boom."""
+    drum_kit: int = 0
+    """General MIDI 2 drum kit (bank 128 preset): 0 standard, 16 power, 24 electronic,
+    25 TR-808, 32 jazz, 40 brush, 48 orchestra (timpani on the tom keys)."""
     stems: tuple[str, ...] = STEMS
 
     def with_overrides(self, overrides: Overrides) -> Style:
@@ -94,6 +97,7 @@ PRESETS: dict[str, Style] = {
             swing=0.0,
             density=0.6,
             hit_sound="boom",
+            drum_kit=48,
         ),
         Style(
             name="lofi",
@@ -111,6 +115,7 @@ PRESETS: dict[str, Style] = {
             swing=0.45,
             density=0.5,
             hit_sound="stab",
+            drum_kit=32,
         ),
         Style(
             name="electronic",
@@ -129,6 +134,7 @@ PRESETS: dict[str, Style] = {
             swing=0.0,
             density=0.85,
             hit_sound="stab",
+            drum_kit=24,
         ),
         Style(
             name="ambient",
@@ -147,6 +153,7 @@ PRESETS: dict[str, Style] = {
             swing=0.0,
             density=0.35,
             hit_sound="boom",
+            drum_kit=48,
         ),
         Style(
             name="orchestral",
@@ -165,6 +172,7 @@ PRESETS: dict[str, Style] = {
             swing=0.0,
             density=0.55,
             hit_sound="orchestra_hit",
+            drum_kit=48,
         ),
         Style(
             name="rock",
@@ -183,6 +191,7 @@ PRESETS: dict[str, Style] = {
             swing=0.0,
             density=0.85,
             hit_sound="crash",
+            drum_kit=16,
         ),
         Style(
             name="hiphop",
@@ -200,6 +209,7 @@ PRESETS: dict[str, Style] = {
             swing=0.15,
             density=0.7,
             hit_sound="stab",
+            drum_kit=25,
         ),
         Style(
             name="acoustic",
@@ -218,6 +228,7 @@ PRESETS: dict[str, Style] = {
             swing=0.1,
             density=0.55,
             hit_sound="crash",
+            drum_kit=40,
         ),
     )
 }

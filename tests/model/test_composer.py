@@ -193,3 +193,20 @@ def test_ten_minute_clip(make_clip, tmp_path):
     job = score(long, ScoreOptions(seed=0), follow_motion=False)
     assert job.result.mix.shape[1] == pytest.approx(600 * job.result.sample_rate, abs=2)
     assert median_error_frames(job.result.hit_report) <= 1.0
+
+
+def test_each_style_plays_its_own_drum_kit(cut_clip):
+    """Hip-hop on a TR-808, orchestral on the orchestra kit (timpani on the tom keys), acoustic
+    on brushes: the kit travels with the drum notes into the render and the MIDI file."""
+    import io
+
+    import mido
+
+    kits = {}
+    for style in ("hiphop", "orchestral", "acoustic"):
+        job = score(cut_clip, ScoreOptions(seed=1, style=style))
+        midi = mido.MidiFile(file=io.BytesIO(job.result.midi))
+        drums = next(t for t in midi.tracks if t.name == "drums")
+        program = next(m.program for m in drums if m.type == "program_change")
+        kits[style] = program
+    assert kits == {"hiphop": 25, "orchestral": 48, "acoustic": 40}
