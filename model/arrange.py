@@ -272,7 +272,8 @@ def arrange(
 
     must_beats = [p.beat for p in plan.placements if p.kind in ("cut", "marker")]
     _breathe_before(parts, must_beats)
-    for p in plan.placements:
+    _humanise(parts, rng)
+    for p in plan.placements:  # after humanising: the hits themselves stay exact
         _mark_hit(parts, p, style, scale, tonic_pc)
 
     return Arrangement(
@@ -283,6 +284,39 @@ def arrange(
         key=f"{style.tonic} {style.mode}",
         intensity_per_bar=tuple(float(x) for x in intensity),
     )
+
+
+HUMAN_VELOCITY = 7
+"""Largest random change of a note's velocity (MIDI units), so repeated notes breathe."""
+HUMAN_TIMING_BEATS = 0.015
+"""Largest random shift of a pitched note or a cymbal (about 7 ms at 120 bpm); kicks and
+snares on the beat stay put (they carry the pulse), hits are placed after and stay exact."""
+_STEADY_KEYS = (KICK, SNARE, CLAP)
+
+
+def _humanise(parts: _Parts, rng: np.random.Generator) -> None:
+    """Players are not machines: velocities vary a little, and pitched notes and cymbals sit
+    a few milliseconds off the grid."""
+    out = []
+    for n in parts.notes:
+        velocity = int(
+            np.clip(n.velocity + rng.integers(-HUMAN_VELOCITY, HUMAN_VELOCITY + 1), 1, 127)
+        )
+        shift = 0.0
+        if not (n.is_drum and n.pitch in _STEADY_KEYS) and n.start_beat > 0:
+            shift = float(rng.uniform(-HUMAN_TIMING_BEATS, HUMAN_TIMING_BEATS))
+        out.append(
+            Note(
+                n.stem,
+                n.start_beat + shift,
+                n.length_beats,
+                n.pitch,
+                velocity,
+                n.program,
+                n.is_drum,
+            )
+        )
+    parts.notes = out
 
 
 BREATH_BEATS = 0.5

@@ -210,3 +210,21 @@ def test_each_style_plays_its_own_drum_kit(cut_clip):
         program = next(m.program for m in drums if m.type == "program_change")
         kits[style] = program
     assert kits == {"hiphop": 25, "orchestral": 48, "acoustic": 40}
+
+
+def test_parts_are_humanised_but_kicks_snares_and_hits_stay_on_the_grid(cut_clip):
+    from v2m.model.arrange import CLAP, KICK, SNARE, arrange
+    from v2m.model.styles import PRESETS
+
+    job = score(cut_clip, ScoreOptions(seed=5, style="acoustic"))
+    from v2m.model.tempo import TempoPlan
+
+    plan = TempoPlan(job.result.tempo_map, job.result.hit_report, 80.0, 120.0)
+    notes = arrange(
+        plan, style=PRESETS["acoustic"], curve=job.request.curve, duration_s=6.0, seed=5
+    ).notes
+    off_grid = [n for n in notes if abs(n.start_beat * 8 - round(n.start_beat * 8)) > 1e-6]
+    assert off_grid and all(not (n.is_drum and n.pitch in (KICK, SNARE, CLAP)) for n in off_grid)
+    assert len({n.velocity for n in notes if n.stem == "harmony"}) > 3
+    for hit in job.result.hit_report:
+        assert any(n.start_beat == hit.beat and n.is_drum and n.pitch == KICK for n in notes)
