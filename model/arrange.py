@@ -244,9 +244,13 @@ def arrange(
                 parts.add("harmony", bar, meter, p, 50 + 30 * level)
         else:
             for b in range(0, meter, 2 if style.density < 0.8 else 1):
-                for p in voicing:
+                for k, p in enumerate(voicing):  # strummed: low to high
                     parts.add(
-                        "harmony", bar + b, 1.8 if style.density < 0.8 else 0.9, p, 55 + 30 * level
+                        "harmony",
+                        bar + b + k * style.strum_beats,
+                        1.8 if style.density < 0.8 else 0.9,
+                        p,
+                        55 + 30 * level,
                     )
 
         # Bass: root on the downbeat; busier bars walk root-fifth on beats.

@@ -6,7 +6,8 @@ right and in the spectrum, and share one room. The room is a convolution reverb 
 response is made here (decaying, damped, decorrelated noise per channel; seeded, so a seed
 still gives identical bytes): a hall for orchestral and cinematic music, a small room for rock
 and hip-hop, a dark room for lo-fi, a long wash for ambient. Each stem carries its own share of
-the room, so stems still sum to the mix. Timing is untouched: every filter is causal and
+the room, so stems still sum to the mix. Lo-fi also gets a darker tone and a record's
+surface noise (on the fx stem). Timing is untouched: every filter is causal and
 phase-aligned to the dry signal at the onset (the room only adds a tail after it).
 """
 
@@ -40,6 +41,18 @@ class Strip:
     threshold_db: float = -12.0
     ratio: float = 1.0
     send: float = 0.15
+
+
+@dataclass(frozen=True)
+class Tone:
+    """A style's colour on the whole mix: a low-pass (0: none) and a bed of vinyl noise (dB
+    below full scale; None: none) — lo-fi's dusty, darker sound."""
+
+    lowpass_hz: float = 0.0
+    noise_db: float | None = None
+
+
+TONES = {"lofi": Tone(lowpass_hz=5500.0, noise_db=-46.0)}
 
 
 @dataclass(frozen=True)
@@ -109,6 +122,29 @@ def _highpass_sos(freq_hz: float, sample_rate_hz: int) -> np.ndarray:
     b = np.array([(1 + cos) / 2, -(1 + cos), (1 + cos) / 2])
     a = np.array([1 + alpha, -2 * cos, 1 - alpha])
     return np.concatenate([b, a])[None, :] / a[0]
+
+
+def _lowpass_sos(freq_hz: float, sample_rate_hz: int) -> np.ndarray:
+    w = 2 * np.pi * freq_hz / sample_rate_hz
+    cos, alpha = np.cos(w), np.sin(w) / 2 * np.sqrt(2)
+    b = np.array([(1 - cos) / 2, 1 - cos, (1 - cos) / 2])
+    a = np.array([1 + alpha, -2 * cos, 1 - alpha])
+    return np.concatenate([b, a])[None, :] / a[0]
+
+
+def vinyl_noise(n: int, sample_rate_hz: int, *, level_db: float, seed: int) -> np.ndarray:
+    """float32[2, n]: a record's surface — soft filtered hiss and sparse, quiet crackles
+    (well below the music, so they never outweigh a beat)."""
+    rng = np.random.default_rng(seed + 7919)
+    hiss = sosfilt(_lowpass_sos(4000.0, sample_rate_hz), rng.standard_normal((2, n)), axis=1)
+    hiss *= 10 ** (level_db / 20) / max(float(np.std(hiss)), 1e-9)
+    crackles = np.zeros((2, n))
+    count = int(n / sample_rate_hz * 6)  # about six a second
+    at = rng.integers(0, max(1, n - 8), count)
+    crackles[rng.integers(0, 2, count), at] = rng.uniform(-1, 1, count)
+    crackles = sosfilt(_lowpass_sos(6000.0, sample_rate_hz), crackles, axis=1)
+    crackles *= 10 ** ((level_db + 10) / 20)
+    return (hiss + crackles).astype(np.float32)
 
 
 def _equalize(audio: np.ndarray, strip: Strip, sr: int) -> np.ndarray:
@@ -195,6 +231,13 @@ def mix_stems(
         dry = _pan(dry, strip.pan)
         wet = _room(dry * strip.send, ir, sample_rate_hz, room.level) if strip.send else 0.0
         out[name] = (dry + wet).astype(np.float32)
+    tone = TONES.get(style, Tone())
+    if tone.lowpass_hz:
+        sos = _lowpass_sos(tone.lowpass_hz, sample_rate_hz)
+        out = {k: sosfilt(sos, v, axis=1).astype(np.float32) for k, v in out.items()}
+    if tone.noise_db is not None and "fx" in out:
+        n = next(iter(out.values())).shape[1]
+        out["fx"] = out["fx"] + vinyl_noise(n, sample_rate_hz, level_db=tone.noise_db, seed=seed)
     if out:
         glue = compressor_gain(
             sum(out.values()), sample_rate_hz, threshold_db=-6.0, ratio=1.5, release_s=0.3
@@ -204,5 +247,6 @@ def mix_stems(
         "room": {"style": style, "decay_s": room.decay_s, "predelay_s": room.predelay_s},
         "strips": {k: STRIPS.get(k, Strip()).__dict__ for k in stems},
         "glue": {"threshold_db": -6.0, "ratio": 1.5},
+        "tone": tone.__dict__,
     }
     return out, described

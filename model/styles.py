@@ -49,6 +49,8 @@ class Style:
     """0..1 — how busy parts get at full intensity."""
     hit_sound: str = "crash"
     """What marks a hit besides the kick: crash, orchestra_hit, stab, boom."""
+    strum_beats: float = 0.0
+    """Delay between the notes of a struck chord, low to high (a strummed guitar)."""
     drum_kit: int = 0
     """General MIDI 2 drum kit (bank 128 preset): 0 standard, 16 power, 24 electronic,
     25 TR-808, 32 jazz, 40 brush, 48 orchestra (timpani on the tom keys)."""
@@ -206,7 +208,7 @@ PRESETS: dict[str, Style] = {
             progression=(0, 5, 3, 4),
             programs={"bass": 38, "harmony": 0, "melody": 82, "fx": 55},
             groove="halftime",
-            swing=0.15,
+            swing=0.35,
             density=0.7,
             hit_sound="stab",
             drum_kit=25,
@@ -223,12 +225,13 @@ PRESETS: dict[str, Style] = {
             mode="major",
             tonic="C",
             progression=(0, 4, 5, 3),
-            programs={"bass": 32, "harmony": 0, "melody": 24, "fx": 46},
+            programs={"bass": 32, "harmony": 25, "melody": 0, "fx": 46},
             groove="brushes",
             swing=0.1,
             density=0.55,
             hit_sound="crash",
             drum_kit=40,
+            strum_beats=0.03,
         ),
     )
 }

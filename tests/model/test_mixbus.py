@@ -52,3 +52,21 @@ def test_impulse_responses_differ_per_channel_and_have_unit_energy():
     ir = impulse_response(ROOMS["cinematic"], seed=3)
     assert ir.shape[0] == 2 and not np.allclose(ir[0], ir[1])
     assert float((ir**2).sum() / 2) == pytest.approx(1.0, rel=1e-3)
+
+
+def test_lofi_gets_a_darker_tone_and_a_quiet_record_surface():
+    from v2m.model.mixbus import vinyl_noise
+
+    rng = np.random.default_rng(1)
+    stems = {
+        name: (0.2 * rng.standard_normal((2, SR))).astype(np.float32) for name in ("harmony", "fx")
+    }
+    lofi, described = mix_stems(stems, sample_rate_hz=SR, style="lofi", seed=2)
+    rock, _ = mix_stems(stems, sample_rate_hz=SR, style="rock", seed=2)
+    spectrum = np.abs(np.fft.rfft(lofi["harmony"][0]))
+    bright = np.abs(np.fft.rfft(rock["harmony"][0]))
+    top = slice(int(len(spectrum) * 10000 / 24000), None)  # above 10 kHz
+    assert spectrum[top].mean() < 0.3 * bright[top].mean()
+    assert described["tone"]["noise_db"] == -46.0
+    noise = vinyl_noise(SR, SR, level_db=-46.0, seed=0)
+    assert 20 * np.log10(np.abs(noise).max()) < -20  # far below any beat
