@@ -14,7 +14,7 @@ synthesizer (:mod:`v2m.model.synth`), so scoring never fails for lack of a font.
 from __future__ import annotations
 
 import os
-from functools import lru_cache
+import threading
 from pathlib import Path
 
 import numpy as np
@@ -62,9 +62,35 @@ def soundfont_available() -> tuple[bool, str]:
     return True, font
 
 
-@lru_cache(maxsize=4)
-def _font_bytes(path: str) -> bytes:
-    return Path(path).read_bytes()  # sf3 fonts are slow to parse: read once per process
+_LOADED = threading.local()
+_FLUSH_S = 1.0
+
+
+def loaded_synth(font: str, sample_rate_hz: int):
+    """(synth, font id) with ``font`` loaded, kept per thread: loading a font — decoding an
+    SF3's samples above all — costs far more than rendering, so a worker pays it once. The
+    synth is reset to a fresh one's state first (all notes and sounds off, a flush of silence,
+    both channels' programs unset): renders stay byte-identical to a new synth's."""
+    cache = getattr(_LOADED, "synths", None)
+    if cache is None:
+        cache = _LOADED.synths = {}
+    key = (font, os.path.getmtime(font), sample_rate_hz)
+    if key not in cache:
+        import tinysoundfont
+
+        cache.clear()  # one font per thread: a big font's samples are hundreds of MB
+        synth = tinysoundfont.Synth(samplerate=sample_rate_hz)
+        cache[key] = (synth, synth.sfload(Path(font).read_bytes()))
+        return cache[key]
+    synth, sfid = cache[key]
+    assigned = [channel for channel in (0, 9) if channel in synth.channel]
+    for channel in assigned:
+        synth.notes_off(channel)
+        synth.sounds_off(channel)
+    synth.generate(int(_FLUSH_S * sample_rate_hz))
+    for channel in assigned:
+        synth.program_unset(channel)
+    return synth, sfid
 
 
 def render_stems_soundfont(
@@ -77,13 +103,9 @@ def render_stems_soundfont(
     font: str,
 ) -> dict[str, np.ndarray]:
     """Render each stem on its own synthesizer: ``{stem: float32[2, n_samples]}``."""
-    import tinysoundfont
-
-    data = _font_bytes(font)
     out = {}
     for stem in stems:
-        synth = tinysoundfont.Synth(samplerate=sample_rate_hz)
-        sfid = synth.sfload(data)
+        synth, sfid = loaded_synth(font, sample_rate_hz)
         stem_notes = [n for n in notes if n.stem == stem]
         drums = stem == "drums"
         program = stem_notes[0].program if stem_notes else 0

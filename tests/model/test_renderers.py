@@ -64,3 +64,33 @@ def test_soundfont_chain_prefers_the_environment(tmp_path, monkeypatch):
 def test_unknown_renderer_is_refused():
     with pytest.raises(InvalidInputError, match="unknown renderer"):
         ComposerBackend(renderer="orchestra")
+
+
+def test_a_kept_synthesizer_renders_exactly_like_a_new_one(request_for_clip):
+    """The font is loaded once per thread and the synth reset between stems and scores:
+    every render equals one on a freshly loaded synth."""
+    import threading
+
+    if not soundfont_available()[0]:
+        pytest.skip(f"SoundFont rendering unavailable: {soundfont_available()[1]}")
+    backend = ComposerBackend(renderer="soundfont")
+    styles = ("hiphop", "orchestral", "rock")
+    fresh = {}
+    for style in styles:  # each in a new thread: a new, freshly loaded synth
+        worker = threading.Thread(
+            target=lambda s=style: fresh.__setitem__(
+                s, backend.generate(_with_style(request_for_clip, s)).mix
+            )
+        )
+        worker.start()
+        worker.join()
+    for style in (*styles, *styles):  # one thread, one kept synth, in turn
+        assert np.array_equal(
+            backend.generate(_with_style(request_for_clip, style)).mix, fresh[style]
+        )
+
+
+def _with_style(request, style):
+    import dataclasses
+
+    return dataclasses.replace(request, options=dataclasses.replace(request.options, style=style))
