@@ -45,15 +45,14 @@ _ENTITY = re.compile(rb"<!ENTITY", re.IGNORECASE)
 _BLOCK = 8 * 1024 * 1024
 
 
-def read_limited(path: Path) -> bytes:
-    """The bytes of a timeline file, refusing empty files and files over the size cap."""
+def check_size(path: Path) -> None:
+    """Refuse empty timeline files and files over the size cap."""
     size = path.stat().st_size
     if size == 0 or size > MAX_TIMELINE_BYTES:
         raise TimelineReadError(
             f"{path.name!r} is {size} bytes; a timeline must hold 1 byte .. "
             f"{MAX_TIMELINE_BYTES // 2**20} MiB"
         )
-    return path.read_bytes()
 
 
 def json_depth(data: bytes) -> int:

@@ -34,10 +34,10 @@ from v2m.nle_plugins.errors import (
     UnsupportedFormatError,
 )
 from v2m.nle_plugins.screen import (
+    check_size,
     check_timeline,
     decode_edl,
     otioz_content,
-    read_limited,
     screen_json,
     screen_xml,
 )
@@ -214,7 +214,11 @@ def load_timeline(path: str | os.PathLike, *, name: str | None = None) -> Loaded
 
 def _read(path: Path, adapter: str, notes: list[str]):
     """Screen the file's bytes (size, nesting, entities, encoding), then parse them."""
-    data = otioz_content(path) if adapter == "otioz" else read_limited(path)
+    if adapter == "otioz":
+        data = otioz_content(path)
+    else:
+        check_size(path)
+        data = b"" if adapter == "AAF" else path.read_bytes()  # the AAF reader opens the file
     if adapter in ("otio_json", "otioz"):
         text = screen_json(data, path.name)
     elif path.suffix.lower() in _XML_SUFFIXES:

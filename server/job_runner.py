@@ -58,8 +58,9 @@ class JobRunner:
             raise BadRequestError(
                 f"audio_format must be {' or '.join(convert.AUDIO_FORMATS)}, got {fmt!r}"
             )
-        options = self._server_paths(convert.options_from_request(request))
+        options = convert.options_from_request(request)
         entry = backend_entry(options.backend)
+        options = self._server_paths(options, entry.path_options)
         job, joined = self.jobs.admit(_request_key(request, path, options=options, fmt=fmt))
         if not joined:
             job.uses = (Path(path), self.data_dir / "jobs" / job.job_id)
@@ -69,12 +70,11 @@ class JobRunner:
             job.task.add_done_callback(self._tasks.discard)
         return job, joined
 
-    def _server_paths(self, options: ScoreOptions) -> ScoreOptions:
+    def _server_paths(self, options: ScoreOptions, path_options) -> ScoreOptions:
         """Backend options that name files or folders, resolved inside the media roots."""
-        entry = backend_entry(options.backend)
         resolved = {
             name: str(resolve_media_path(value, self.roots, folder=True))
-            if name in entry.path_options
+            if name in path_options
             else value
             for name, value in options.backend_options.items()
         }

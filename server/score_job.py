@@ -155,7 +155,7 @@ def run_score_job(
             notes = (note,) if note else ()
             inside = path.parent == partial
             artifacts["timeline"] = final / path.name if inside else path
-        report(1.0, "writing artifacts")
+        report(1.0, "writing artifacts")  # the last chance to cancel before the folder appears
         commit_folder(partial, final)
     finally:
         if partial.exists():

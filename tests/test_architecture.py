@@ -35,13 +35,13 @@ def test_the_thin_client_loads_no_analysis_stack():
     assert not loaded & {"torch", "librosa", "scenedetect", "cv2", "transformers", "diffusers"}
 
 
-def test_the_server_and_the_command_line_start_without_torch():
+def test_the_server_and_the_command_line_start_without_torch(tmp_path):
     loaded = _loaded_after(
         "from v2m.server.app import start_server\n"
         "from v2m.server.cli import build_parser\n"
         "build_parser()\n"
         "from v2m.server.settings import ServerSettings\n"
         "from v2m.server.service import ScoringService\n"
-        "ScoringService(ServerSettings(port=0, data_dir='/tmp/v2m-arch-test'))"
+        f"ScoringService(ServerSettings(port=0, data_dir={str(tmp_path)!r}))"
     )
     assert "torch" not in loaded and "diffusers" not in loaded
