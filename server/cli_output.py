@@ -42,6 +42,7 @@ def result_lines(done) -> list[str]:
         f"{meta['loudness']['integrated_lufs']:.1f} LUFS, peak "
         f"{meta['loudness']['true_peak_dbtp']:.1f} dBTP; rendered with "
         f"{meta.get('renderer', meta.get('backend', '?'))}",
+        *(f"  {stem:8s} {played}" for stem, played in meta.get("instruments", {}).items()),
         f"hits ({len(r.hit_report)}):",
     ]
     fps = job.request.frame_rate_hz

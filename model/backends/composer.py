@@ -68,9 +68,10 @@ class ComposerBackend(Backend):
         self.ceiling_dbtp = ceiling_dbtp
         self.renderer = renderer
 
-    def _render(self, notes, *, stems, times, n_samples, seed, progress) -> tuple[dict, str]:
-        """Stems from the SoundFont renderer when asked for and usable, else the built-in one;
-        one stem at a time, reporting progress between stems (so a cancel lands quickly)."""
+    def _render(self, notes, *, stems, times, n_samples, seed, progress) -> tuple[dict, str, dict]:
+        """(stems, renderer name, ``{stem: instruments played}``): the SoundFont renderer when
+        asked for and usable, else the built-in one; one stem at a time, reporting progress
+        between stems (so a cancel lands quickly)."""
         font = None
         if self.renderer in ("auto", "soundfont"):
             usable, why = soundfont_available()
@@ -79,6 +80,7 @@ class ComposerBackend(Backend):
             elif self.renderer == "soundfont":
                 raise WeightsNotFoundError(f"SoundFont rendering unavailable: {why}")
         out: dict = {}
+        sources: dict[str, str] = {}
         for i, stem in enumerate(stems):
             progress(0.3 + 0.5 * i / max(1, len(stems)), f"rendering {stem}")
             common = {
@@ -88,10 +90,11 @@ class ComposerBackend(Backend):
                 "n_samples": n_samples,
             }
             if font is not None:
-                out.update(render_stems_soundfont(notes, font=font, **common))
+                out.update(render_stems_soundfont(notes, sources=sources, **common))
             else:
                 out.update(render_stems(notes, seed=seed, **common))
-        return out, f"soundfont:{Path(font).name}" if font else "builtin"
+                sources[stem] = "built-in synthesizer"
+        return out, f"soundfont:{Path(font).name}" if font else "builtin", sources
 
     def generate(self, request: ScoreRequest, *, progress: ProgressFn | None = None) -> ScoreResult:
         progress = progress or (lambda fraction, stage: None)
@@ -124,7 +127,7 @@ class ComposerBackend(Backend):
         clock.lap("arranging")
         progress(0.3, "rendering stems")
         n = int(round(request.duration_s * self.sample_rate_hz))
-        stems, renderer = self._render(
+        stems, renderer, instruments = self._render(
             list(arrangement.notes),
             stems=style.stems,
             times=times,
@@ -178,6 +181,7 @@ class ComposerBackend(Backend):
                 "limiter_max_reduction_db": round(report.limiter_max_reduction_db, 2),
             },
             "renderer": renderer,
+            "instruments": instruments,
             "mix": bus,
             "seed": request.options.seed,
             "sample_rate_hz": self.sample_rate_hz,

@@ -135,5 +135,5 @@ def test_doctor_lists_what_this_installation_can_do(capsys):
     out = capsys.readouterr().out
     for area in ("renderer:", "encoders:", "backends:", "media:", "prompts:"):
         assert area in out
-    assert "SoundFont in use" in out and "composer" in out and "libx264" in out
+    assert "SoundFont chain" in out and "composer" in out and "libx264" in out
     assert "fix: v2m train" in out or "ok  flow" in out
