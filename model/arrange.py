@@ -19,6 +19,7 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from v2m.model import grooves as G
 from v2m.model.styles import NOTE_NAMES, Style
 from v2m.model.tempo import TempoPlan
 from v2m.model.types import EventCurve
@@ -26,18 +27,6 @@ from v2m.model.types import EventCurve
 MAJOR = (0, 2, 4, 5, 7, 9, 11)
 MINOR = (0, 2, 3, 5, 7, 8, 10)
 
-# General-MIDI percussion keys.
-KICK, SNARE, CLAP, HAT, OPEN_HAT, CRASH, RIDE, TOM_LOW, TOM_HIGH = (
-    36,
-    38,
-    39,
-    42,
-    46,
-    49,
-    51,
-    45,
-    50,
-)
 STRONG_HIT = 0.6
 """Hit strength from which a hit opens a section and gets a fill and a riser."""
 
@@ -121,15 +110,35 @@ class _Parts:
         self.style = style
         self.notes: list[Note] = []
 
-    def add(self, stem: str, beat: float, length: float, pitch: int, velocity: float) -> None:
+    def add(
+        self,
+        stem: str,
+        beat: float,
+        length: float,
+        pitch: int,
+        velocity: float,
+        *,
+        program: int | None = None,
+    ) -> None:
+        """A pitched note on ``stem``, played by the style's program for it unless
+        ``program`` names another (a pizzicato pulse, a brass stab)."""
         if stem not in self.style.stems:
             return
         vel = int(np.clip(round(velocity), 1, 127))
-        if stem == "drums":
-            self.notes.append(Note("drums", beat, length, pitch, vel, self.style.drum_kit, True))
-        else:
+        if program is None:
             program = self.style.programs.get(stem, 0)
-            self.notes.append(Note(stem, beat, length, int(np.clip(pitch, 0, 127)), vel, program))
+        self.notes.append(Note(stem, beat, length, int(np.clip(pitch, 0, 127)), vel, program))
+
+    def hit(
+        self, role: str, beat: float, length: float, velocity: float, *, pitch_class: int = 0
+    ) -> None:
+        """A percussion stroke by role (see :mod:`~v2m.model.grooves`); a role the style's
+        kit lacks is not played."""
+        key = G.drum_key(self.style.drum_kit, role, pitch_class=pitch_class)
+        if key is None or "drums" not in self.style.stems:
+            return
+        vel = int(np.clip(round(velocity), 1, 127))
+        self.notes.append(Note("drums", beat, length, key, vel, self.style.drum_kit, True))
 
     def dedupe_drums(self) -> list[Note]:
         best: dict[tuple, Note] = {}
@@ -142,52 +151,6 @@ class _Parts:
             if key not in best or n.velocity > best[key].velocity:
                 best[key] = n
         return sorted(others + list(best.values()), key=lambda n: (n.start_beat, n.stem, n.pitch))
-
-
-def _swing(beat: float, amount: float) -> float:
-    """Delay off-beat eighths by ``amount`` of an eighth."""
-    frac = beat - math.floor(beat)
-    return beat + (amount * 0.5 / 2 if abs(frac - 0.5) < 1e-6 else 0.0)
-
-
-def _drum_bar(
-    parts: _Parts,
-    bar_start: float,
-    meter: int,
-    level: float,
-    groove: str,
-    swing: float,
-    rng: np.random.Generator,
-) -> None:
-    """One bar of groove at ``level`` (0.2 quiet .. 1 full)."""
-    v = 88 + 35 * level
-    for b in range(meter):
-        beat = bar_start + b
-        backbeat = b % 2 == 1
-        if groove == "four_floor":
-            parts.add("drums", beat, 0.5, KICK, v + 5)
-            if backbeat:
-                parts.add("drums", beat, 0.5, CLAP, v - 5)
-        elif groove == "halftime":
-            if b == 0 or (level > 0.6 and b == 2 and rng.random() < 0.6):
-                parts.add("drums", beat, 0.5, KICK, v + 5)
-            elif b == 2 % meter or (meter == 3 and b == 2):
-                parts.add("drums", beat, 0.5, SNARE, v)
-            else:
-                parts.add("drums", beat, 0.5, KICK, v - 12)
-        elif groove in ("pulse", "brushes"):
-            parts.add(
-                "drums", beat, 0.5, KICK if not backbeat else SNARE, v - (12 if backbeat else 0)
-            )
-        else:  # backbeat, shuffle
-            parts.add("drums", beat, 0.5, SNARE if backbeat else KICK, v)
-            if not backbeat and level > 0.7 and rng.random() < 0.4:
-                parts.add("drums", beat + 0.5, 0.5, KICK, v - 20)
-        # Cymbals: quarters when quiet, eighths when busy; off-beats softer than beats.
-        hat = RIDE if groove in ("brushes", "pulse") and level > 0.5 else HAT
-        parts.add("drums", beat, 0.25, hat, v - 25)
-        if level > 0.4:
-            parts.add("drums", _swing(beat + 0.5, swing), 0.25, hat, v - 38)
 
 
 def arrange(
@@ -236,7 +199,18 @@ def arrange(
         previous_voicing = voicing
         root = 36 + (pcs[0] - 36) % 12
 
-        _drum_bar(parts, bar, meter, level, style.groove, style.swing, rng)
+        G.drum_bar(
+            parts.hit,
+            bar,
+            meter=meter,
+            level=level,
+            groove=style.groove,
+            swing_amount=style.swing,
+            tonic_pc=tonic_pc,
+            root_pc=pcs[0],
+            rng=rng,
+        )
+        _pulse_bar(parts, bar, meter=meter, level=level, style=style, voicing=voicing, root=root)
 
         # Harmony: sustained chord when quiet, re-struck on beats when busy.
         if level < 0.55 or style.name in ("ambient", "cinematic", "orchestral"):
@@ -295,19 +269,19 @@ HUMAN_VELOCITY = 7
 HUMAN_TIMING_BEATS = 0.015
 """Largest random shift of a pitched note or a cymbal (about 7 ms at 120 bpm); kicks and
 snares on the beat stay put (they carry the pulse), hits are placed after and stay exact."""
-_STEADY_KEYS = (KICK, SNARE, CLAP)
 
 
 def _humanise(parts: _Parts, rng: np.random.Generator) -> None:
     """Players are not machines: velocities vary a little, and pitched notes and cymbals sit
     a few milliseconds off the grid."""
+    steady = G.steady_keys(parts.style.drum_kit)
     out = []
     for n in parts.notes:
         velocity = int(
             np.clip(n.velocity + rng.integers(-HUMAN_VELOCITY, HUMAN_VELOCITY + 1), 1, 127)
         )
         shift = 0.0
-        if not (n.is_drum and n.pitch in _STEADY_KEYS) and n.start_beat > 0:
+        if not (n.is_drum and n.pitch in steady) and n.start_beat > 0:
             shift = float(rng.uniform(-HUMAN_TIMING_BEATS, HUMAN_TIMING_BEATS))
         out.append(
             Note(
@@ -354,29 +328,82 @@ def _breathe_before(parts: _Parts, hit_beats: list[float]) -> None:
 
 
 def _mark_hit(parts: _Parts, p, style: Style, scale, tonic_pc) -> None:
-    """Kick, snare and crash on the hit, the style's hit sound, a fill and riser before strong
-    ones (ending a half-beat early, so the hit lands out of a breath)."""
+    """The hit in the style's vocabulary (see ``Style.hit_sound``) over a kick, snare and
+    crash; before strong ones a fill or a swell that ends a half-beat early, so the hit lands
+    out of a breath."""
     must = p.kind in ("cut", "marker")
     s = p.strength
     beat = p.beat
-    if must:
-        parts.add("drums", beat, 1.0, KICK, 110 + 17 * s)
-        parts.add("drums", beat, 1.0, SNARE, 100 + 27 * s)
-        parts.add("drums", beat, 2.0, CRASH, 95 + 32 * s)
-        parts.add("bass", beat, 2.0, 36 + tonic_pc % 12, 100 + 27 * s)
-        if style.hit_sound == "orchestra_hit":
-            for off in (0, 4, 7, 12):
-                parts.add("fx", beat, 1.0, 60 + tonic_pc + off, 100 + 27 * s)
-        elif style.hit_sound == "stab":
-            for off in (0, scale[2], 7):
-                parts.add("harmony", beat, 0.5, 60 + tonic_pc + off, 100 + 27 * s)
-        else:  # boom or crash: a low tom boom on the hit
-            parts.add("drums", beat, 1.0, TOM_LOW, 90 + 37 * s)
-        if s >= STRONG_HIT and beat - 2 >= 0:
-            for k in range(6):  # snare sixteenths leading in, then the breath
-                parts.add("drums", beat - 2 + k * 0.25, 0.25, SNARE, 55 + 9 * k)
-            for k in range(6):  # riser: rising notes into the breath
-                parts.add("fx", beat - 2 + k * 0.25, 0.25, 72 + 2 * k, 45 + 7 * k)
-    else:  # optional peak: an accent, lighter
-        parts.add("drums", beat, 0.5, TOM_HIGH, 70 + 40 * s)
-        parts.add("drums", beat, 0.5, OPEN_HAT, 60 + 40 * s)
+    if not must:  # optional peak: an accent, lighter
+        accent = "timpani" if style.drum_kit == G.ORCHESTRA_KIT else "tom_high"
+        parts.hit(accent, beat, 0.5, 70 + 40 * s, pitch_class=tonic_pc + 7)
+        parts.hit("open_hat", beat, 0.5, 60 + 40 * s)
+        return
+    parts.hit("kick", beat, 1.0, 110 + 17 * s)
+    parts.hit("snare", beat, 1.0, 100 + 27 * s)
+    parts.hit("crash", beat, 2.0, 95 + 32 * s)
+    parts.add("bass", beat, 2.0, 36 + tonic_pc % 12, 100 + 27 * s)
+    stab = style.programs.get("stab")
+    sound = style.hit_sound
+    if sound in ("orchestral", "boom"):  # timpani and a full-orchestra chord
+        parts.hit("timpani", beat, 2.0, 110 + 17 * s, pitch_class=tonic_pc)
+        if sound == "boom":
+            parts.hit("taiko", beat, 2.0, 100 + 27 * s)
+        for off in (-12, 0, 7, 12, 12 + scale[2]):
+            parts.add("harmony", beat, 0.75, 60 + tonic_pc + off, 100 + 27 * s, program=stab)
+    elif sound == "swell":  # a low bloom under the cymbal
+        for off in (-24, -12, 7):
+            parts.add("fx", beat, 3.0, 60 + tonic_pc + off, 80 + 30 * s, program=stab)
+    elif sound == "stab":
+        for off in (0, scale[2], 7):
+            parts.add("harmony", beat, 0.5, 60 + tonic_pc + off, 100 + 27 * s, program=stab)
+    else:  # crash: a low tom boom on the hit
+        parts.hit("tom_low", beat, 1.0, 90 + 37 * s)
+    if s < STRONG_HIT or beat - 2 < 0:
+        return
+    if style.fill == "timpani_roll":  # crescendo roll on the tonic
+        for k in range(12):
+            parts.hit("timpani", beat - 2 + k / 8, 0.125, 50 + 5 * k, pitch_class=tonic_pc)
+    elif style.fill == "snare":  # snare sixteenths leading in
+        for k in range(6):
+            parts.hit("snare", beat - 2 + k * 0.25, 0.25, 55 + 9 * k)
+    for k in range(6):  # riser: rising notes into the breath
+        parts.add("fx", beat - 2 + k * 0.25, 0.25, 72 + 2 * k, 45 + 7 * k)
+
+
+def _pulse_bar(
+    parts: _Parts, bar: float, *, meter: int, level: float, style: Style, voicing, root: int
+) -> None:
+    """The style's pitched pulse (``Style.pulse``) on the harmony stem: it carries the beat
+    where the drums are light or absent (orchestral pizzicato, a trailer's string ostinato,
+    an ambient harp, a folk guitar's picking)."""
+    if not style.pulse:
+        return
+    program = style.programs.get("pulse")
+    velocity = 62 + 40 * level
+    tones = sorted(voicing)
+    if style.pulse == "pizzicato":  # chord tones on the beats, eighths when busy
+        for b in range(meter):
+            parts.add("harmony", bar + b, 0.4, tones[b % len(tones)], velocity, program=program)
+            parts.add("bass", bar + b, 0.4, root + 12 * (b % 2), velocity - 8, program=program)
+            if level > 0.6:
+                offbeat = tones[(b + 1) % len(tones)] + 12
+                parts.add("harmony", bar + b + 0.5, 0.3, offbeat, velocity - 20, program=program)
+    elif style.pulse == "ostinato":  # driving eighths: root, root, octave, fifth …
+        pattern = (0, 0, 12, 0, 7, 0, 12, 7)
+        for k in range(2 * meter):
+            accent = 14 if k % 2 == 0 else 0
+            pitch = root + 24 + pattern[k % len(pattern)]
+            parts.add("harmony", bar + k / 2, 0.35, pitch, velocity - 14 + accent, program=program)
+    elif style.pulse == "arpeggio":  # up and down the chord in eighths, softly
+        cycle = tones + tones[-2:0:-1]
+        for k in range(2 * meter):
+            accent = 18 if k % 2 == 0 else 0
+            pitch = cycle[k % len(cycle)] + 12
+            parts.add("harmony", bar + k / 2, 1.0, pitch, velocity - 30 + accent, program=program)
+    elif style.pulse == "fingerpick" and level < 0.55:  # quiet bars: picked (busy: strummed)
+        for b in range(meter):
+            bass = root + 12 + (7 if b % 2 else 0)
+            parts.add("harmony", bar + b, 0.9, bass, velocity, program=program)
+            upper = tones[(b + 1) % len(tones)]
+            parts.add("harmony", bar + b + 0.5, 0.5, upper, velocity - 18, program=program)

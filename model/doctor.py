@@ -53,7 +53,9 @@ def _renderer_checks() -> list[Check]:
             "SoundFont chain",
             sampled,
             " > ".join(os.path.basename(f) for f in chain) or why,
-            "" if sampled else f"{_APT} musescore-general-soundfont fluid-soundfont-gm, then "
+            ""
+            if sampled
+            else f"{_APT} musescore-general-soundfont fluid-soundfont-gm, then "
             "v2m fonts prepare (scripts/setup.sh does both as root)",
         )
     )

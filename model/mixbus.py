@@ -97,6 +97,11 @@ ROOMS = {
     "electronic": Room(decay_s=1.6, predelay_s=0.02, damping_hz=9000, level=0.35),
     "acoustic": Room(decay_s=1.3, predelay_s=0.015, damping_hz=7000, level=0.45),
 }
+FADERS_DB = {
+    "acoustic": {"drums": -9.0, "harmony": 10.0, "melody": 4.0},
+}
+"""Per style, stem levels on top of the strips (dB): where the genre's lead instrument is not
+the drums — an acoustic song is its guitar, the brushes sit under it."""
 DEFAULT_ROOM = Room(decay_s=1.5, predelay_s=0.02, damping_hz=7000, level=0.4)
 
 
@@ -219,11 +224,13 @@ def mix_stems(
     to all of them alike. Returns ({stem: float32[2, n]} summing to the pre-master mix, a
     description for the metadata)."""
     room = ROOMS.get(style, DEFAULT_ROOM)
+    faders = FADERS_DB.get(style, {})
     ir = impulse_response(room, seed=seed)
     out = {}
     for name, audio in stems.items():
         strip = STRIPS.get(name, Strip())
-        dry = _equalize(audio, strip, sample_rate_hz)
+        fader = np.float32(10 ** (faders.get(name, 0.0) / 20))
+        dry = _equalize(audio * fader, strip, sample_rate_hz)
         gain = compressor_gain(
             dry, sample_rate_hz, threshold_db=strip.threshold_db, ratio=strip.ratio
         )
@@ -246,6 +253,7 @@ def mix_stems(
     described = {
         "room": {"style": style, "decay_s": room.decay_s, "predelay_s": room.predelay_s},
         "strips": {k: STRIPS.get(k, Strip()).__dict__ for k in stems},
+        "faders_db": faders,
         "glue": {"threshold_db": -6.0, "ratio": 1.5},
         "tone": tone.__dict__,
     }

@@ -40,15 +40,23 @@ class Style:
     progression: tuple[int, ...]
     meter: int = 4
     programs: dict[str, int] = field(default_factory=dict)
-    """General-MIDI program (0-based) per pitched stem: bass, harmony, melody, fx."""
+    """General-MIDI program (0-based) per pitched stem (bass, harmony, melody, fx) and per
+    extra part: ``pulse`` (the pitched pulse) and ``stab`` (hit chords)."""
     groove: str = "backbeat"
-    """Drum pattern family: backbeat, four_floor, halftime, shuffle, brushes, pulse."""
+    """Drum pattern family, one of :data:`v2m.model.grooves.GROOVES`."""
     swing: float = 0.0
     """Delay of off-beat eighths as a fraction of an eighth (0 = straight)."""
     density: float = 0.7
     """0..1 — how busy parts get at full intensity."""
     hit_sound: str = "crash"
-    """What marks a hit besides the kick: crash, orchestra_hit, stab, boom."""
+    """What marks a hit besides kick, snare and crash: crash (a low tom), stab (a chord on
+    the ``stab`` program), orchestral (timpani and a full-orchestra chord), boom (the same
+    with taiko), swell (a low pad bloom)."""
+    fill: str = "snare"
+    """What leads into a strong hit: snare (sixteenths), timpani_roll, none (only the riser)."""
+    pulse: str = ""
+    """A pitched pulse on the harmony stem, played by the ``pulse`` program: pizzicato,
+    ostinato, arpeggio, fingerpick; empty for none."""
     strum_beats: float = 0.0
     """Delay between the notes of a struck chord, low to high (a strummed guitar)."""
     drum_kit: int = 0
@@ -94,12 +102,14 @@ PRESETS: dict[str, Style] = {
             mode="minor",
             tonic="D",
             progression=(0, 5, 2, 6),
-            programs={"bass": 43, "harmony": 48, "melody": 60, "fx": 50},
-            groove="halftime",
+            programs={"bass": 43, "harmony": 48, "melody": 60, "fx": 50, "pulse": 48, "stab": 61},
+            groove="trailer",
             swing=0.0,
             density=0.6,
             hit_sound="boom",
             drum_kit=48,
+            fill="timpani_roll",
+            pulse="ostinato",
         ),
         Style(
             name="lofi",
@@ -112,8 +122,8 @@ PRESETS: dict[str, Style] = {
             mode="major",
             tonic="F",
             progression=(1, 4, 0, 5),
-            programs={"bass": 33, "harmony": 4, "melody": 11, "fx": 89},
-            groove="backbeat",
+            programs={"bass": 32, "harmony": 4, "melody": 11, "fx": 89},
+            groove="boom_bap",
             swing=0.45,
             density=0.5,
             hit_sound="stab",
@@ -150,12 +160,14 @@ PRESETS: dict[str, Style] = {
             mode="major",
             tonic="E",
             progression=(0, 3, 5, 4),
-            programs={"bass": 89, "harmony": 91, "melody": 98, "fx": 95},
-            groove="pulse",
+            programs={"bass": 89, "harmony": 91, "melody": 98, "fx": 95, "pulse": 46, "stab": 89},
+            groove="heartbeat",
             swing=0.0,
             density=0.35,
-            hit_sound="boom",
+            hit_sound="swell",
             drum_kit=48,
+            fill="none",
+            pulse="arpeggio",
         ),
         Style(
             name="orchestral",
@@ -169,12 +181,14 @@ PRESETS: dict[str, Style] = {
             mode="major",
             tonic="G",
             progression=(0, 3, 4, 0),
-            programs={"bass": 42, "harmony": 48, "melody": 40, "fx": 47},
-            groove="pulse",
+            programs={"bass": 42, "harmony": 48, "melody": 40, "fx": 49, "pulse": 45, "stab": 48},
+            groove="orchestral",
             swing=0.0,
             density=0.55,
-            hit_sound="orchestra_hit",
+            hit_sound="orchestral",
             drum_kit=48,
+            fill="timpani_roll",
+            pulse="pizzicato",
         ),
         Style(
             name="rock",
@@ -206,8 +220,8 @@ PRESETS: dict[str, Style] = {
             mode="minor",
             tonic="C",
             progression=(0, 5, 3, 4),
-            programs={"bass": 38, "harmony": 0, "melody": 82, "fx": 55},
-            groove="halftime",
+            programs={"bass": 38, "harmony": 4, "melody": 82, "fx": 55, "stab": 61},
+            groove="boom_bap",
             swing=0.35,
             density=0.7,
             hit_sound="stab",
@@ -225,13 +239,14 @@ PRESETS: dict[str, Style] = {
             mode="major",
             tonic="C",
             progression=(0, 4, 5, 3),
-            programs={"bass": 32, "harmony": 25, "melody": 0, "fx": 46},
-            groove="brushes",
+            programs={"bass": 32, "harmony": 25, "melody": 0, "fx": 46, "pulse": 25},
+            groove="folk",
             swing=0.1,
             density=0.55,
             hit_sound="crash",
             drum_kit=40,
             strum_beats=0.03,
+            pulse="fingerpick",
         ),
     )
 }

@@ -13,6 +13,7 @@ import numpy as np
 from scipy.signal import lfilter
 
 from v2m.model import arrange as A
+from v2m.model import grooves as G
 
 
 def _midi_hz(pitch: float) -> float:
@@ -78,32 +79,32 @@ def _drum(key: int, sr: int, rng: np.random.Generator) -> np.ndarray:
     def noise(seconds: float) -> np.ndarray:
         return rng.standard_normal(int(seconds * sr))
 
-    if key == A.KICK:
+    if key == G.KICK:
         t = np.arange(int(0.35 * sr)) / sr
         freq = 45 + 110 * np.exp(-t / 0.035)
         body = np.sin(2 * np.pi * np.cumsum(freq) / sr) * np.exp(-t / 0.16)
         click = noise(0.35) * np.exp(-t / 0.004) * 0.6
         return body + click
-    if key in (A.SNARE, A.CLAP):
+    if key in (G.SNARE, G.CLAP):
         t = np.arange(int(0.25 * sr)) / sr
-        tone = np.sin(2 * np.pi * 190 * t) * np.exp(-t / 0.05) * (0.5 if key == A.SNARE else 0.1)
+        tone = np.sin(2 * np.pi * 190 * t) * np.exp(-t / 0.05) * (0.5 if key == G.SNARE else 0.1)
         n = noise(0.25)
         n = n - _onepole_lowpass(n, 1200, sr)
-        return tone + n * np.exp(-t / (0.07 if key == A.SNARE else 0.04)) * 0.9
-    if key in (A.HAT, A.OPEN_HAT, A.RIDE):
-        length = {A.HAT: 0.06, A.OPEN_HAT: 0.35, A.RIDE: 0.5}[key]
+        return tone + n * np.exp(-t / (0.07 if key == G.SNARE else 0.04)) * 0.9
+    if key in (G.HAT, G.OPEN_HAT, G.RIDE):
+        length = {G.HAT: 0.06, G.OPEN_HAT: 0.35, G.RIDE: 0.5}[key]
         t = np.arange(int((length * 3) * sr)) / sr
         n = noise(length * 3)
         n = n - _onepole_lowpass(n, 7000, sr)
         return n * np.exp(-t / length) * 0.5
-    if key == A.CRASH:
+    if key == G.CRASH:
         t = np.arange(int(2.0 * sr)) / sr
         n = noise(2.0)
         n = n - _onepole_lowpass(n, 4000, sr)
         return n * np.exp(-t / 0.6) * 0.8
     # toms
     t = np.arange(int(0.6 * sr)) / sr
-    base = 80 if key == A.TOM_LOW else 160
+    base = 80 if key == G.TOM_LOW else 160
     freq = base + base * 0.6 * np.exp(-t / 0.05)
     return np.sin(2 * np.pi * np.cumsum(freq) / sr) * np.exp(-t / 0.25) + 0.2 * noise(0.6) * np.exp(
         -t / 0.01

@@ -148,13 +148,15 @@ def spectrogram_png(wav: Path, png: Path, *, title: str) -> None:
     plt.close(fig)
 
 
-def listen(paths: list[Path]) -> dict:
+def listen(paths: list[Path], *, beats_only: bool = False) -> dict:
     """Tags and madmom beats from the bench environment, or ``{}`` when it is not built."""
     if not BENCH_PYTHON.exists():
         print("no .venv-bench: tagger and madmom skipped (bash scripts/setup_bench.sh)")
         return {}
+    command = [str(BENCH_PYTHON), str(Path(__file__).with_name("listeners.py"))]
+    command += ["--beats-only"] if beats_only else []
     done = subprocess.run(
-        [str(BENCH_PYTHON), str(Path(__file__).with_name("listeners.py")), *map(str, paths)],
+        [*command, *map(str, paths)],
         check=True,
         capture_output=True,
         text=True,
@@ -168,7 +170,12 @@ def top_tags(heard: dict) -> list[str]:
 
 
 def recognised(style: str, heard: dict) -> bool:
-    return bool(set(top_tags(heard)) & GENRE_TAGS[style])
+    return bool(matched_tags(style, heard))
+
+
+def matched_tags(style: str, heard: dict) -> list[str]:
+    """The style's genre tags among the top fives."""
+    return [t for t in top_tags(heard) if t in GENRE_TAGS[style]]
 
 
 def render_all(video: Path, styles: list[str], out: Path) -> tuple[dict, list[float], float]:
@@ -283,13 +290,14 @@ def main() -> None:
             }
             row[variant] = r
             genre = {True: "yes", False: "no", None: "n/a"}[r["recognised"]]
+            r["matched"] = matched_tags(style, listened)
             mm = f"{r['sch_madmom']:.2f}" if r["sch_madmom"] is not None else "n/a"
             msd = ", ".join(t for t, _ in listened.get("msd", []))
             mtt = ", ".join(t for t, _ in listened.get("mtt", []))
             print(
                 f"{style:10s} {variant:3s} {genre:6s} {r['sch_librosa']:7.2f} {mm:>6s} "
                 f"{r['onset_max_frames']:12.2f} {r['centroid_hz']:8.0f} {r['crest_db']:5.1f} "
-                f"{r['width_db']:6.1f}  {msd} | {mtt}"
+                f"{r['width_db']:6.1f}  {msd} | {mtt}  [{', '.join(r['matched'])}]"
             )
         rows.append(row)
     print("\nreal recordings:")

@@ -1,6 +1,6 @@
 """Independent ears for the sound bench, run inside the bench environment (``.venv-bench``).
 
-    .venv-bench/bin/python tests/bench/listeners.py a.wav b.wav ...  > listen.json
+    .venv-bench/bin/python tests/bench/listeners.py [--beats-only] a.wav b.wav ... > listen.json
 
 For each file: the top tags of musicnn (Pons & Serra 2019; weights ship inside its pip package)
 trained on human tags of real recordings — ``MSD_musicnn`` (Million Song Dataset, last.fm genre
@@ -76,13 +76,13 @@ def madmom_beats(path: str) -> list[float]:
 
 
 def main() -> None:
+    args = sys.argv[1:]
+    beats_only = "--beats-only" in args
     out = {}
-    for path in sys.argv[1:]:
-        out[path] = {
-            "msd": tags(path, "MSD_musicnn"),
-            "mtt": tags(path, "MTT_musicnn"),
-            "madmom_beats_s": madmom_beats(path),
-        }
+    for path in (a for a in args if a != "--beats-only"):
+        out[path] = {"madmom_beats_s": madmom_beats(path)}
+        if not beats_only:
+            out[path].update(msd=tags(path, "MSD_musicnn"), mtt=tags(path, "MTT_musicnn"))
         print(f"listened to {os.path.basename(path)}", file=sys.stderr)
     json.dump(out, sys.stdout)
 

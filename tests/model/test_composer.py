@@ -213,7 +213,8 @@ def test_each_style_plays_its_own_drum_kit(cut_clip):
 
 
 def test_parts_are_humanised_but_kicks_snares_and_hits_stay_on_the_grid(cut_clip):
-    from v2m.model.arrange import CLAP, KICK, SNARE, arrange
+    from v2m.model.arrange import arrange
+    from v2m.model.grooves import CLAP, KICK, SNARE
     from v2m.model.styles import PRESETS
 
     job = score(cut_clip, ScoreOptions(seed=5, style="acoustic"))
