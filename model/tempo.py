@@ -34,7 +34,9 @@ SUBDIVISION = 2
 _W_PREFERRED = 4.0
 _W_CHANGE = 30.0
 _W_OFF_DOWNBEAT = 1.5
-_W_OFF_BEAT = 6.0
+_W_OFF_BEAT = 20.0
+"""A strong must-hit on a half-beat costs more than any tempo change inside a style's range: beat
+trackers (and listeners) hear beats, so a ramp that puts the cut on a whole beat wins."""
 _W_OUT_OF_RANGE = 50.0
 
 

@@ -101,3 +101,12 @@ def test_tempo_map_round_trips_between_beats_and_seconds():
 def test_bad_tempo_arguments(kwargs):
     with pytest.raises(InvalidInputError):
         _solve([1.0], **kwargs)
+
+
+def test_cuts_prefer_whole_beats_when_a_ramp_in_range_allows_it():
+    """Beat trackers hear beats, not half-beats: 1.77 → 3.5 s is 2.5 beats at the cinematic
+    style's 86 bpm, but a ramp to 125 bpm (inside its 84..132 range) makes it 3 whole beats."""
+    plan = _solve([1.77, 3.5, 4.5, 5.2], duration=6.5, bpm=100, bpm_range=(84, 132))
+    assert all(p.on_beat for p in plan.placements), [p.beat for p in plan.placements]
+    assert 84 * 0.98 <= plan.bpm_min and plan.bpm_max <= 132 * 1.02
+    assert max(abs(p.error_frames) for p in plan.placements) < 1e-6
