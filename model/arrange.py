@@ -3,8 +3,9 @@
 Everything is placed in *beats* on the solved tempo map, so the timing of hits is decided by the
 tempo solver alone and the style only chooses sounds and patterns. The shape of the piece:
 
-* sections start at strong must-hits (big cuts, markers): the progression restarts, parts
-  change, and a crash + kick (plus the style's hit sound) marks the hit itself;
+* sections (:mod:`~v2m.model.form`) start at strong must-hits (big cuts, markers) and every
+  few bars in between; each has its role along the curve (intro, build, peak, release), its
+  own progression variant and motif; the hit itself gets kick, crash and the style's sound;
 * intensity follows the smoothed event curve bar by bar: quiet bars thin out to pads and a soft
   pulse, busy bars add hats, extra kicks, melody and fills;
 * a snare fill and an fx riser lead into strong hits;
@@ -20,6 +21,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from v2m.model import grooves as G
+from v2m.model.form import plan_form
 from v2m.model.styles import NOTE_NAMES, Style
 from v2m.model.tempo import TempoPlan
 from v2m.model.types import EventCurve
@@ -52,6 +54,8 @@ class Arrangement:
     last_beat: float
     sections: tuple[float, ...]
     """Beat positions where sections start."""
+    form: tuple[tuple[float, str], ...]
+    """(start beat, role) per section: intro, build, peak, release."""
     key: str
     intensity_per_bar: tuple[float, ...]
 
@@ -181,18 +185,23 @@ def arrange(
     strong = [
         p for p in plan.placements if p.kind in ("cut", "marker") and p.strength >= STRONG_HIT
     ]
-    section_starts = sorted({math.floor(p.beat / meter) * meter for p in strong} | {bars[0]})
+    sections = plan_form(
+        bars,
+        intensity,
+        strong_starts={math.floor(p.beat / meter) * meter for p in strong},
+        base_progression=style.progression,
+        meter=meter,
+        rng=rng,
+    )
     scale = _scale(style)
     tonic_pc = NOTE_NAMES.index(style.tonic)
     previous_voicing: list[int] | None = None
-    motif = rng.choice([(0, 2, 1, 4), (4, 2, 0, 1), (0, 1, 2, 4), (2, 4, 5, 4)])
-    rhythm = rng.choice([(0, 1, 1.5, 2.5), (0, 0.5, 1, 2), (0, 1.5, 2, 3), (0, 1, 2, 3)])
 
     for i, bar in enumerate(bars):
         level = float(intensity[i])
-        section = max(s for s in section_starts if s <= bar)
-        bar_in_section = (bar - section) // meter
-        degree = style.progression[bar_in_section % len(style.progression)]
+        section = next(s for s in reversed(sections) if s.start_beat <= bar)
+        bar_in_section = (bar - section.start_beat) // meter
+        degree = section.progression[bar_in_section % len(section.progression)]
         seventh = style.name in ("lofi", "hiphop") or (style.name == "acoustic" and level > 0.6)
         pcs = _chord_pcs(style, degree, seventh=seventh)
         voicing = _voice(pcs, previous_voicing)
@@ -234,15 +243,18 @@ def arrange(
             for b in range(2, meter, 2):
                 parts.add("bass", bar + b, 1.0, fifth if b % 4 == 2 else root, 72 + 30 * level)
 
-        # Melody: a motif over chord tones in the busier bars, varied every other bar.
-        if level > 0.45 * (1.2 - style.density) + 0.25:
+        # Melody: the section's motif over chord tones in the busier bars, varied every other
+        # bar; none in an intro, doubled an octave up at the peak.
+        if section.role != "intro" and level > 0.45 * (1.2 - style.density) + 0.25:
             shift = 0 if bar_in_section % 2 == 0 else int(rng.integers(-1, 2))
-            for onset, step in zip(rhythm, motif, strict=True):
+            for onset, step in zip(section.rhythm, section.motif, strict=True):
                 if onset >= meter:
                     continue
                 degree_step = degree + step + shift
                 pitch = 72 + tonic_pc + scale[degree_step % 7] + 12 * (degree_step // 7) - 12
                 parts.add("melody", bar + onset, 0.9, pitch, 70 + 35 * level)
+                if section.role == "peak":
+                    parts.add("melody", bar + onset, 0.9, pitch + 12, 50 + 30 * level)
 
         # Pad swell in quiet bars (fx).
         if level < 0.35:
@@ -258,7 +270,8 @@ def arrange(
         notes=tuple(parts.dedupe_drums()),
         first_beat=float(first_beat),
         last_beat=last_beat,
-        sections=tuple(float(s) for s in section_starts),
+        sections=tuple(float(s.start_beat) for s in sections),
+        form=tuple((float(s.start_beat), s.role) for s in sections),
         key=f"{style.tonic} {style.mode}",
         intensity_per_bar=tuple(float(x) for x in intensity),
     )

@@ -173,6 +173,7 @@ class ComposerBackend(Backend):
                 "bpm_median": round(float(np.median(bpms)), 3),
             },
             "sections_at_beats": list(arrangement.sections),
+            "form": [{"beat": beat, "role": role} for beat, role in arrangement.form],
             "loudness": {
                 "target_lufs": self.target_lufs,
                 "integrated_lufs": round(report.integrated_lufs, 2),
