@@ -258,3 +258,43 @@ def mix_stems(
         "tone": tone.__dict__,
     }
     return out, described
+
+
+GAP_DB = 14.0
+"""Depth of the gap cut into every stem just before a must-hit."""
+GAP_S = (0.075, 0.008)
+"""The gap is at its floor from this long before the hit and back to full level this long
+before it (ramps of 15 ms on either side)."""
+_GAP_RAMP_S = 0.015
+
+
+def gap_before_hits(
+    stems: dict[str, np.ndarray], hit_times_s, *, sample_rate_hz: int
+) -> dict[str, np.ndarray]:
+    """Every stem dipped by :data:`GAP_DB` in the few tens of milliseconds before each hit —
+    the producer's cut before a drop: ringing cymbals and room tails stop, so the hit is the
+    largest rise in level in every band (what an ear and an onset detector hear as *the*
+    accent). The hit itself and everything after it are untouched.
+
+    Args:
+        stems: ``{stem: float32[2, n]}``.
+        hit_times_s: must-hit times (seconds from the start of the stems).
+    """
+    if not stems:
+        return stems
+    n = next(iter(stems.values())).shape[1]
+    gain = np.ones(n, np.float32)
+    floor = np.float32(10 ** (-GAP_DB / 20))
+    ramp = max(1, int(_GAP_RAMP_S * sample_rate_hz))
+    for t in hit_times_s:
+        start = int(round((t - GAP_S[0]) * sample_rate_hz))  # at the floor from here …
+        back = int(round((t - GAP_S[1]) * sample_rate_hz))  # … to full level again here
+        end = back - ramp
+        if back <= 0 or start >= n:
+            continue
+        idx = np.arange(max(0, start - ramp), min(n, back))
+        down = np.clip((start - idx) / ramp, 0, 1)  # 1 before the gap, 0 inside
+        up = np.clip((idx - end) / ramp, 0, 1)
+        shape = floor + (1 - floor) * np.maximum(down, up)
+        gain[idx] = np.minimum(gain[idx], shape.astype(np.float32))
+    return {k: (v * gain[None, :]).astype(np.float32) for k, v in stems.items()}

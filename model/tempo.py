@@ -37,7 +37,10 @@ _W_OFF_DOWNBEAT = 1.5
 _W_OFF_BEAT = 20.0
 """A strong must-hit on a half-beat costs more than any tempo change inside a style's range: beat
 trackers (and listeners) hear beats, so a ramp that puts the cut on a whole beat wins."""
-_W_OUT_OF_RANGE = 50.0
+_W_OUT_OF_RANGE = 400.0
+"""Cost per squared log-ratio outside the style's tempo range (10 % out: 3.6)."""
+RANGE_STRETCH = 1.1
+"""How far (ratio) a segment may leave the style's range to put a cut on a whole beat."""
 
 
 @dataclass(frozen=True)
@@ -149,14 +152,21 @@ def _constant_fit(
 
 
 def _segment_options(dt: float, lo: float, hi: float) -> list[int]:
-    """Candidate tick counts (eighths) for a gap of dt seconds, tempo beat length in [lo, hi]."""
+    """Candidate tick counts (eighths) for a gap of dt seconds: every count whose beat length
+    lies in [lo, hi], and the whole-beat counts just outside, within :data:`RANGE_STRETCH` (a
+    slightly faster or slower beat may beat a half-beat; the range penalty decides)."""
     k_min = max(1, math.ceil(dt / hi * SUBDIVISION - 1e-9))
     k_max = math.floor(dt / lo * SUBDIVISION + 1e-9)
-    options = list(range(k_min, k_max + 1))
-    if not options:  # the gap fits no in-range grid: nearest counts, penalised later
-        k = max(1, round(dt / ((lo + hi) / 2) * SUBDIVISION))
-        options = sorted({max(1, k - 1), k, k + 1})
-    return options
+    options = set(range(k_min, k_max + 1))
+    below = (k_min - 1) // SUBDIVISION * SUBDIVISION  # whole beats, slower than the range
+    above = -(-(k_max + 1) // SUBDIVISION) * SUBDIVISION  # whole beats, faster
+    stretch = RANGE_STRETCH
+    options |= {
+        k for k in (below, above) if k >= 1 and lo / stretch <= dt / k * SUBDIVISION <= hi * stretch
+    }
+    if not options:  # the gap fits nothing near the range: the nearest count, penalised
+        options = {max(1, round(dt / ((lo + hi) / 2) * SUBDIVISION))}
+    return sorted(options)
 
 
 def _anchored_ticks(
@@ -182,7 +192,7 @@ def _anchored_ticks(
             beat = dt / k * SUBDIVISION
             c_local = _W_PREFERRED * math.log(beat / pref) ** 2
             if not lo - 1e-9 <= beat <= hi + 1e-9:
-                c_local += _W_OUT_OF_RANGE * (1 + math.log(beat / min(max(beat, lo), hi)) ** 2)
+                c_local += _W_OUT_OF_RANGE * math.log(beat / min(max(beat, lo), hi)) ** 2
             for (pj, phase), (pc, _) in prev.items():
                 c = pc + c_local
                 if pj >= 0:

@@ -17,7 +17,7 @@ from v2m.model.backends.base import Backend, ProgressFn
 from v2m.model.errors import InvalidInputError, WeightsNotFoundError
 from v2m.model.mastering import master
 from v2m.model.midi import arrangement_to_midi
-from v2m.model.mixbus import mix_stems
+from v2m.model.mixbus import gap_before_hits, mix_stems
 from v2m.model.soundfont import render_stems_soundfont, soundfont_available
 from v2m.model.styles import Overrides, choose_style, parse_key, validate_bpm
 from v2m.model.synth import render_stems
@@ -141,6 +141,8 @@ class ComposerBackend(Backend):
         stems, bus = mix_stems(
             stems, sample_rate_hz=self.sample_rate_hz, style=style.name, seed=request.options.seed
         )
+        must = [p.achieved_s for p in plan.placements if p.kind in ("cut", "marker")]
+        stems = gap_before_hits(stems, must, sample_rate_hz=self.sample_rate_hz)
         clock.lap("mixing")
         progress(0.8, "mastering")
         premaster = sum(stems.values()) if stems else np.zeros((2, n), np.float32)

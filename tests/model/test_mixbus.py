@@ -70,3 +70,18 @@ def test_lofi_gets_a_darker_tone_and_a_quiet_record_surface():
     assert described["tone"]["noise_db"] == -46.0
     noise = vinyl_noise(SR, SR, level_db=-46.0, seed=0)
     assert 20 * np.log10(np.abs(noise).max()) < -20  # far below any beat
+
+
+def test_the_gap_before_a_hit_dips_only_the_moments_before_it():
+    from v2m.model.mixbus import GAP_DB, GAP_S, gap_before_hits
+
+    rate = 48000
+    tone = np.tile(np.sin(np.arange(rate) / 7.0).astype(np.float32), (2, 1))
+    out = gap_before_hits({"harmony": tone.copy()}, [0.5], sample_rate_hz=rate)["harmony"]
+    at = lambda t: int(t * rate)  # noqa: E731
+    inside = slice(at(0.5 - GAP_S[0]), at(0.5 - GAP_S[1] - 0.016))
+    ratio = np.abs(out[:, inside]).max() / np.abs(tone[:, inside]).max()
+    assert 20 * np.log10(ratio) == pytest.approx(-GAP_DB, abs=0.1)
+    np.testing.assert_array_equal(out[:, at(0.5) :], tone[:, at(0.5) :])  # the hit untouched
+    np.testing.assert_array_equal(out[:, : at(0.3)], tone[:, : at(0.3)])
+    assert gap_before_hits({}, [0.5], sample_rate_hz=rate) == {}

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from v2m.model.errors import InvalidInputError
-from v2m.model.tempo import SUBDIVISION, constant_tempo_map, solve_tempo
+from v2m.model.tempo import RANGE_STRETCH, SUBDIVISION, constant_tempo_map, solve_tempo
 from v2m.model.types import Hit
 
 
@@ -110,3 +110,14 @@ def test_cuts_prefer_whole_beats_when_a_ramp_in_range_allows_it():
     assert all(p.on_beat for p in plan.placements), [p.beat for p in plan.placements]
     assert 84 * 0.98 <= plan.bpm_min and plan.bpm_max <= 132 * 1.02
     assert max(abs(p.error_frames) for p in plan.placements) < 1e-6
+
+
+def test_a_cut_takes_a_whole_beat_slightly_outside_the_range_over_a_half_beat():
+    """1.02 s between two cuts is 1.5 beats anywhere in 60..90 bpm; one beat at 58.8 bpm is
+    2 % slower than the range allows — within the stretch — so the cut stays on a beat."""
+    plan = _solve([2.0, 5.0, 6.02, 9.0], duration=11, bpm=72, bpm_range=(60, 90))
+    assert all(p.on_beat for p in plan.placements), [p.beat for p in plan.placements]
+    assert plan.bpm_min >= 60 / RANGE_STRETCH and plan.bpm_max <= 90 * RANGE_STRETCH
+    # 0.55 s: one beat would be 109 bpm, beyond the stretch (99): that cut takes a half-beat.
+    far = _solve([2.0, 5.0, 5.55, 9.0], duration=11, bpm=72, bpm_range=(60, 90))
+    assert any(not p.on_beat for p in far.placements)
