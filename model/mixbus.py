@@ -177,9 +177,12 @@ def compressor_gain(
         return np.ones(audio.shape[1], np.float32)
     a = np.exp(-1.0 / (release_s * sr))
     envelope = np.maximum(level, lfilter([1 - a], [1, -a], level))  # instant up, slow down
-    over_db = 20 * np.log10(np.maximum(envelope, 1e-9) / peak) - threshold_db
-    reduction_db = np.where(over_db > 0, over_db * (1 - 1 / ratio), 0.0)
-    return (10 ** (-reduction_db / 20)).astype(np.float32)
+    envelope = envelope.astype(np.float32)
+    threshold = np.float32(peak * 10 ** (threshold_db / 20))
+    gain = np.ones(audio.shape[1], np.float32)
+    over = envelope > threshold  # above it, every dB over comes out as 1/ratio dB
+    gain[over] = (envelope[over] / threshold) ** np.float32(1 / ratio - 1)
+    return gain
 
 
 def _pan(audio: np.ndarray, pan: float) -> np.ndarray:
