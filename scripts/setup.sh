@@ -42,7 +42,8 @@ fonts=(musescore-general-soundfont fluid-soundfont-gm)
 if [ "${V2M_SKIP_FONTS:-}" = 1 ]; then
     echo "sampled instruments: skipped (V2M_SKIP_FONTS=1); playing TimGM6mb"
 elif dpkg -s "${fonts[@]}" >/dev/null 2>&1 || { [ -n "$can_apt" ] && apt_install "${fonts[@]}"; }; then
-    .venv/bin/v2m fonts prepare -q >/dev/null
+    .venv/bin/v2m fonts prepare -q >/dev/null \
+        || echo "note: could not decode MuseScore General once (v2m fonts prepare); it loads slower"
     echo "sampled instruments: MuseScore General + FluidR3_GM ($(.venv/bin/v2m fonts | sed -n 2p | xargs))"
 else
     echo "sampled instruments: not installed (needs root and apt-get: ${fonts[*]}); playing TimGM6mb"
