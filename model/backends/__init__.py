@@ -36,6 +36,7 @@ REGISTRY: Registry[BackendEntry] = Registry(
     {
         "composer": "v2m.model.backends.composer:ComposerBackend",
         "flow": "v2m.model.backends.flow:FlowBackend",
+        "retime": "v2m.model.backends.retime:RetimeBackend",
     },
     _entry,
 )

@@ -1,0 +1,218 @@
+"""``retime`` — the editor's own recording, its accents moved onto the cuts.
+
+The music option names a recording or a folder of them (a library). Each track is analysed
+once (cached by content), the track and start that already fit the edit best are chosen
+(:mod:`~v2m.model.retime.match`), one continuous time map moves a landmark onto every cut
+within the stretch bound (:mod:`~v2m.model.retime.fit`), and Signalsmith Stretch renders it
+(:mod:`~v2m.model.retime.stretch`); the loudness stage is the composer's.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import numpy as np
+
+from v2m.model.backends.base import Backend, ProgressFn
+from v2m.model.errors import InvalidInputError, MediaNotFoundError
+from v2m.model.hits import is_must_hit
+from v2m.model.mastering import master
+from v2m.model.media import decode_audio
+from v2m.model.retime.fit import DEFAULT_MAX_STRETCH
+from v2m.model.retime.match import rank_matches
+from v2m.model.retime.music import analyze_music
+from v2m.model.retime.stretch import render_through, stretch_available
+from v2m.model.tempo import SUBDIVISION, TempoMap, placed_hit
+from v2m.model.types import ScoreRequest, ScoreResult
+
+AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".m4a", ".aac", ".aif", ".aiff", ".opus")
+ALTERNATIVES = 3
+
+
+def library_files(music: str) -> list[str]:
+    """The recordings ``music`` names: the file itself, or a folder's audio files (sorted)."""
+    path = Path(music)
+    if path.is_file():
+        return [str(path)]
+    if path.is_dir():
+        found = sorted(str(p) for p in path.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
+        if not found:
+            raise InvalidInputError(f"no audio files ({', '.join(AUDIO_SUFFIXES)}) in {music!r}")
+        return found
+    raise MediaNotFoundError(f"music {music!r} is neither a file nor a folder")
+
+
+def _tempo_map(beats_target_s: np.ndarray, meter: int = 4) -> TempoMap:
+    """The output's beat grid from the retimed beats (eighth ticks halfway between)."""
+    beats = np.asarray(beats_target_s, np.float64)
+    if len(beats) < 2:
+        beats = np.array([0.0, 0.5]) if len(beats) == 0 else np.array([beats[0], beats[0] + 0.5])
+    ticks = np.empty(len(beats) * SUBDIVISION - 1)
+    ticks[::SUBDIVISION] = beats
+    ticks[1::SUBDIVISION] = (beats[:-1] + beats[1:]) / 2
+    return TempoMap(ticks, 0, meter, constant=False)
+
+
+def _tempo_summary(grid: TempoMap, duration_s: float) -> dict:
+    """The retimed tempo over the selection (what the doors report for every backend)."""
+    inside = grid.beat_times_s[(grid.beat_times_s >= 0) & (grid.beat_times_s <= duration_s)]
+    bpms = 60.0 / np.diff(inside) if len(inside) > 1 else np.array([120.0])
+    return {
+        "constant": bool(np.ptp(bpms) < 0.5),
+        "bpm_min": round(float(bpms.min()), 3),
+        "bpm_max": round(float(bpms.max()), 3),
+        "bpm_median": round(float(np.median(bpms)), 3),
+    }
+
+
+class RetimeBackend(Backend):
+    """Your own recording retimed onto the cuts (pitch-preserving stretch, bounded)."""
+
+    name = "retime"
+    options = {
+        "music": "a recording, or a folder of recordings (the best-fitting track is chosen)",
+        "max_stretch": f"largest speed change as a fraction (default {DEFAULT_MAX_STRETCH})",
+    }
+    path_options = ("music",)
+
+    def __init__(
+        self,
+        *,
+        music: str | None = None,
+        max_stretch: float | str = DEFAULT_MAX_STRETCH,
+        sample_rate_hz: int = 48000,
+        target_lufs: float = -16.0,
+        ceiling_dbtp: float = -1.0,
+    ):
+        try:
+            stretch = float(max_stretch)
+        except ValueError:
+            raise InvalidInputError(f"max_stretch must be a number, got {max_stretch!r}") from None
+        if not 0 < stretch < 0.5:
+            raise InvalidInputError(f"max_stretch must be in (0, 0.5), got {max_stretch}")
+        self.music = music
+        self.max_stretch = stretch
+        self.sample_rate_hz = sample_rate_hz
+        self.target_lufs = target_lufs
+        self.ceiling_dbtp = ceiling_dbtp
+
+    def availability(self) -> tuple[bool, str]:
+        usable, why = stretch_available()
+        if not usable:
+            return False, why
+        if not self.music:
+            return False, "no music given (backend option music=FILE_OR_FOLDER)"
+        if not os.path.exists(self.music):
+            return False, f"music {self.music!r} does not exist"
+        return True, ""
+
+    def generate(self, request: ScoreRequest, *, progress: ProgressFn | None = None) -> ScoreResult:
+        progress = progress or (lambda fraction, stage: None)
+        if not self.music:
+            raise InvalidInputError("the retime backend needs music (backend option music=...)")
+        files = library_files(self.music)
+        tracks, unreadable = [], []
+        for i, path in enumerate(files):
+            progress(0.4 * i / len(files), f"analysing {Path(path).name}")
+            try:
+                tracks.append(analyze_music(path))
+            except (InvalidInputError, OSError) as exc:
+                unreadable.append({"path": path, "error": str(exc)})
+        if not tracks:
+            raise InvalidInputError(f"no readable recording in {self.music!r}: {unreadable}")
+        must = [h for h in request.hits if is_must_hit(h)]
+        progress(0.45, "matching")
+        ranked = rank_matches(
+            tracks,
+            [h.time_s for h in must],
+            video_curve=request.curve,
+            duration_s=request.duration_s,
+            max_stretch=self.max_stretch,
+        )
+        best = ranked[0]
+        progress(0.55, f"stretching {Path(best.music.path).name}")
+        audio = decode_audio(best.music.path, sample_rate_hz=self.sample_rate_hz, channels=2)
+        stretched = render_through(
+            audio.samples.astype(np.float32),
+            best.fit.time_map,
+            sample_rate_hz=self.sample_rate_hz,
+            duration_s=request.duration_s,
+        )
+        progress(0.85, "mastering")
+        mix, report = master(
+            stretched,
+            self.sample_rate_hz,
+            target_lufs=self.target_lufs,
+            ceiling_dbtp=self.ceiling_dbtp,
+        )
+        gain = np.float32(10 ** (report.gain_db / 20))
+        knots = best.fit.time_map.source_s
+        beats = best.music.beats_s[
+            (best.music.beats_s >= knots[0]) & (best.music.beats_s <= knots[-1])
+        ]
+        grid = _tempo_map(best.fit.time_map.to_target(beats))
+        placements = self._placements(request, best, grid)
+        progress(1.0, "done")
+        metadata = {
+            "backend": self.name,
+            "music": best.music.path,
+            "offset_s": round(best.offset_s, 4),
+            "max_stretch": self.max_stretch,
+            "largest_stretch": round(best.largest_stretch, 4),
+            "time_map": best.fit.time_map.segments(),
+            "alternatives": [
+                {
+                    "music": m.music.path,
+                    "offset_s": round(m.offset_s, 3),
+                    "cuts_hit": m.hits,
+                    "largest_stretch": round(m.largest_stretch, 4),
+                    "curve_r": round(m.curve_r, 3),
+                }
+                for m in ranked[:ALTERNATIVES]
+            ],
+            "unreadable": unreadable,
+            "tempo": _tempo_summary(grid, request.duration_s),
+            "style": "retime",
+            "key": "as recorded",
+            "loudness": {
+                "target_lufs": self.target_lufs,
+                "integrated_lufs": round(report.integrated_lufs, 2),
+                "true_peak_dbtp": round(report.true_peak_dbtp, 2),
+                "gain_db": round(report.gain_db, 2),
+            },
+            "renderer": "signalsmith-stretch",
+            "sample_rate_hz": self.sample_rate_hz,
+        }
+        return ScoreResult(
+            self.sample_rate_hz,
+            {"music": (stretched * gain).astype(np.float32)},
+            mix,
+            None,
+            grid,
+            placements,
+            metadata,
+        )
+
+    def _placements(self, request: ScoreRequest, best, grid: TempoMap) -> tuple:
+        """Per hit, where its accent sounds: a must-hit's landmark (the cut itself when hit,
+        else the nearest landmark, ``missed_by_s`` away); a peak's nearest beat."""
+        fit = best.fit
+        must = sorted(
+            h.time_s for h in request.hits if is_must_hit(h) and 0 < h.time_s < request.duration_s
+        )
+        landed = {}
+        for cut, mark, missed in zip(must, fit.landmarks, fit.missed_by_s, strict=True):
+            at = float(fit.time_map.to_target(mark.source_s)) if mark is not None else cut + missed
+            landed[cut] = at
+        beats = grid.beat_times_s
+        out = []
+        for hit in sorted(request.hits, key=lambda h: h.time_s):
+            achieved = landed.get(hit.time_s)
+            if achieved is None:
+                achieved = float(beats[np.argmin(np.abs(beats - hit.time_s))])
+            beat = round(float(grid.beat_of(achieved)) * SUBDIVISION) / SUBDIVISION
+            out.append(
+                placed_hit(hit, grid, beat=beat, achieved_s=achieved, fps=request.frame_rate_hz)
+            )
+        return tuple(out)

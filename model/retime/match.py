@@ -1,0 +1,129 @@
+"""Where a recording already fits an edit: rank tracks and start offsets before stretching.
+
+For each track, every start that puts a downbeat (or a beat) on the edit's first cut is a
+candidate; a candidate scores by how many cuts already sit near a landmark unstretched and by
+how well the music's event curve follows the video's over the selection. The best few are
+fitted (:func:`~v2m.model.retime.fit.fit_time_map`) and ranked by cuts hit, then by stretch.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from v2m.model.errors import InvalidInputError
+from v2m.model.retime.fit import Fit, candidates, fit_time_map
+from v2m.model.retime.music import MusicAnalysis
+from v2m.model.types import EventCurve
+
+NEAR_S = 0.15
+"""Unstretched, a cut this close to a landmark already fits."""
+FITTED_PER_TRACK = 6
+
+
+@dataclass(frozen=True)
+class Match:
+    music: MusicAnalysis
+    offset_s: float
+    fit: Fit
+    hits: int
+    """Cuts landed on a landmark."""
+    largest_stretch: float
+    """Largest |speed - 1| over the map."""
+    curve_r: float
+    """Correlation of the music's event curve with the video's over the selection."""
+
+    @property
+    def on_beat(self) -> int:
+        """Cuts landed on a beat or downbeat (what beat trackers hear), not a plain onset."""
+        return sum(m is not None and m.kind != "onset" for m in self.fit.landmarks)
+
+    @property
+    def rank_key(self) -> tuple:
+        return (-self.hits, -self.on_beat, round(self.largest_stretch, 3), -self.curve_r)
+
+
+def _curve_r(music: EventCurve, video: EventCurve, offset_s: float, duration_s: float) -> float:
+    t = np.arange(0.0, duration_s, 0.1)
+    a = np.interp(t, video.times_s, video.values)
+    b = np.interp(t + offset_s, music.times_s, music.values)
+    if a.std() < 1e-9 or b.std() < 1e-9:
+        return 0.0
+    return float(np.corrcoef(a, b)[0, 1])
+
+
+def _prefit_score(marks: np.ndarray, cuts: np.ndarray, offset_s: float) -> float:
+    if not len(cuts):
+        return 0.0
+    near = np.abs(marks[None, :] - (cuts[:, None] + offset_s)).min(axis=1)
+    return float(np.exp(-((near / NEAR_S) ** 2)).sum())
+
+
+def match_track(
+    music: MusicAnalysis,
+    cuts_s,
+    *,
+    video_curve: EventCurve,
+    duration_s: float,
+    max_stretch: float,
+) -> list[Match]:
+    """The fitted candidates for one track, best first (empty when the track is too short)."""
+    cuts = np.array(sorted(c for c in cuts_s if 0 < c < duration_s), np.float64)
+    need = duration_s * (1 + max_stretch)
+    marks = np.array([m.source_s for m in candidates(music)])
+    starts = music.downbeats_s if len(music.downbeats_s) else music.beats_s
+    if not len(starts):
+        starts = music.onsets_s
+    first = float(cuts[0]) if len(cuts) else 0.0
+    offsets = {round(float(s) - first, 3) for s in starts}
+    offsets = sorted(o for o in offsets if o >= 0 and o + need <= music.duration_s)
+    if not offsets and music.duration_s >= need:
+        offsets = [0.0]
+    scored = sorted(offsets, key=lambda o: -_prefit_score(marks, cuts, o))[:FITTED_PER_TRACK]
+    out = []
+    for offset in scored:
+        fit = fit_time_map(
+            music, cuts, duration_s=duration_s, offset_s=offset, max_stretch=max_stretch
+        )
+        speeds = fit.time_map.speeds
+        out.append(
+            Match(
+                music=music,
+                offset_s=offset,
+                fit=fit,
+                hits=sum(m is not None for m in fit.landmarks),
+                largest_stretch=float(np.abs(speeds - 1).max()) if len(speeds) else 0.0,
+                curve_r=_curve_r(music.curve, video_curve, offset, duration_s),
+            )
+        )
+    return sorted(out, key=lambda m: m.rank_key)
+
+
+def rank_matches(
+    tracks: list[MusicAnalysis],
+    cuts_s,
+    *,
+    video_curve: EventCurve,
+    duration_s: float,
+    max_stretch: float,
+) -> list[Match]:
+    """The best start of every track long enough, best track first.
+
+    Raises:
+        InvalidInputError: when no track is long enough for the selection.
+    """
+    best = []
+    for music in tracks:
+        found = match_track(
+            music, cuts_s, video_curve=video_curve, duration_s=duration_s, max_stretch=max_stretch
+        )
+        if found:
+            best.append(found[0])
+    if not best:
+        longest = max((t.duration_s for t in tracks), default=0.0)
+        raise InvalidInputError(
+            f"the selection lasts {duration_s:.1f} s but the longest recording offered lasts "
+            f"{longest:.1f} s; choose a longer track or a shorter selection"
+        )
+    return sorted(best, key=lambda m: m.rank_key)

@@ -1,0 +1,130 @@
+"""The retime backend: analysis cache, landmarks, the time map, the stretch, the matcher."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from tests.helpers import write_audio
+from v2m.model.errors import InvalidInputError
+from v2m.model.retime.fit import TimeMap, fit_time_map
+from v2m.model.retime.match import rank_matches
+from v2m.model.retime.music import analyze_music
+from v2m.model.types import EventCurve
+
+pytest.importorskip("python_stretch", reason="python-stretch renders the retimed music")
+
+RATE = 48000
+
+
+def drum_loop(bpm: float, duration_s: float, *, rate: int = RATE, seed: int = 0) -> np.ndarray:
+    """float32[2, n]: a kick-like thump on every beat (downbeats twice as loud) over a soft
+    tone — steady, with known beats at k * 60 / bpm from 0.1 s."""
+    rng = np.random.default_rng(seed)
+    n = int(duration_s * rate)
+    t = np.arange(n) / rate
+    y = 0.03 * np.sin(2 * np.pi * 220 * t)
+    hit = int(0.12 * rate)
+    env = np.exp(-np.arange(hit) / (0.02 * rate))
+    body = np.sin(2 * np.pi * 70 * np.arange(hit) / rate) + 0.5 * rng.standard_normal(hit)
+    for k, start in enumerate(np.arange(0.1, duration_s - 0.15, 60.0 / bpm)):
+        i = int(round(start * rate))
+        y[i : i + hit] += (1.0 if k % 4 == 0 else 0.5) * env * body
+    return np.stack([y, y]).astype(np.float32) * 0.5
+
+
+def beats_of(bpm: float, duration_s: float) -> np.ndarray:
+    return np.arange(0.1, duration_s - 0.15, 60.0 / bpm)
+
+
+@pytest.fixture
+def cache(tmp_path, monkeypatch):
+    monkeypatch.setenv("V2M_CACHE_DIR", str(tmp_path / "cache"))
+    return tmp_path / "cache" / "music"
+
+
+def _track(tmp_path, bpm: float, duration_s: float = 40.0, name: str | None = None):
+    path = tmp_path / (name or f"loop_{bpm:g}.flac")
+    return write_audio(path, drum_loop(bpm, duration_s), RATE)
+
+
+def test_music_is_analysed_once_per_content(tmp_path, cache):
+    path = _track(tmp_path, 120)
+    first = analyze_music(path)
+    assert abs(first.tempo_bpm - 120) < 3 and first.has_beat
+    truth = beats_of(120, 40)
+    assert np.median(np.abs(first.beats_s[:, None] - truth[None, :]).min(axis=1)) < 0.02
+    assert len(list(cache.glob("*.npz"))) == 1
+    again = analyze_music(path)
+    np.testing.assert_array_equal(again.beats_s, first.beats_s)
+    path.write_bytes(_track(tmp_path, 100, name="other.flac").read_bytes())
+    assert analyze_music(path).sha256 != first.sha256  # new content, analysed anew
+
+
+def test_the_stretch_puts_each_source_moment_where_the_map_says(tmp_path):
+    from v2m.model.retime.stretch import render_through
+
+    source = drum_loop(120, 12.0)
+    time_map = TimeMap(np.array([0.0, 2.0, 4.2, 6.0, 8.0]), np.array([1.0, 3.0, 5.0, 7.0, 9.1]))
+    out = render_through(source, time_map, sample_rate_hz=RATE, duration_s=8.0)
+    assert out.shape == (2, 8 * RATE)
+    level = np.abs(out[0])
+    for beat in beats_of(120, 12.0):
+        target = float(time_map.to_target(beat))
+        if not 0.2 < target < 7.8:
+            continue
+        i = int(target * RATE)
+        window = level[i - 2400 : i + 2400]
+        found = (i - 2400 + int(np.argmax(window > 0.3 * window.max()))) / RATE
+        assert abs(found - target) < 0.004, (beat, target, found)
+
+
+def test_no_sample_level_discontinuity_at_any_join():
+    from v2m.model.retime.stretch import render_through
+
+    t = np.arange(12 * RATE) / RATE
+    tone = np.stack([np.sin(2 * np.pi * 330 * t)] * 2).astype(np.float32) * 0.5
+    knots_t = np.array([0.0, 1.3, 2.9, 4.0, 5.7, 7.0, 8.0])
+    speeds = np.array([1.0, 1.07, 0.93, 1.05, 0.96, 1.08])
+    knots_s = 1.0 + np.concatenate([[0.0], np.cumsum(np.diff(knots_t) * speeds)])
+    out = render_through(tone, TimeMap(knots_t, knots_s), sample_rate_hz=RATE, duration_s=8.0)
+    steps = np.abs(np.diff(out[0, RATE // 10 : -RATE // 10]))
+    largest_step = 0.5 * 2 * np.pi * 330 / RATE  # a 330 Hz sine's steepest sample step
+    assert steps.max() < 1.3 * largest_step
+    rms = np.sqrt(np.mean(out[0, RATE:-RATE] ** 2))
+    assert rms == pytest.approx(0.5 / np.sqrt(2), rel=0.1)  # no level jumps or dropouts
+
+
+def test_the_fit_lands_every_cut_within_the_stretch_bound(tmp_path, cache):
+    music = analyze_music(_track(tmp_path, 120))
+    cuts = [2.0, 4.1, 6.0, 8.05, 10.9]  # within 6 % of whole bars apart, never exactly
+    fit = fit_time_map(music, cuts, duration_s=12.0, offset_s=2.1, max_stretch=0.08)
+    assert all(m is not None for m in fit.landmarks) and set(fit.missed_by_s) == {0.0}
+    assert np.abs(fit.time_map.speeds - 1).max() <= 0.08 + 1e-9
+    for cut, mark in zip(cuts, fit.landmarks, strict=True):
+        assert float(fit.time_map.to_target(mark.source_s)) == pytest.approx(cut, abs=1e-9)
+    assert sum(m.kind == "downbeat" for m in fit.landmarks) >= 1
+
+
+def test_a_cut_beyond_the_bound_is_reported_with_its_distance(tmp_path, cache):
+    music = analyze_music(_track(tmp_path, 60, duration_s=30))  # beats a second apart
+    fit = fit_time_map(music, [5.0, 5.45], duration_s=8.0, offset_s=1.1, max_stretch=0.03)
+    assert fit.landmarks[1] is None and fit.missed_by_s[1] > 0.3
+
+
+def test_the_matcher_picks_the_track_and_start_that_fit_the_edit(tmp_path, cache):
+    tracks = [analyze_music(_track(tmp_path, bpm)) for bpm in (97, 120, 141)]
+    cuts = [1.0, 3.0, 5.0, 7.0, 9.0, 11.0]  # every four beats at 120 bpm
+    curve = EventCurve(np.ones(130, np.float32), 10.0, 0.0, "test")
+    ranked = rank_matches(tracks, cuts, video_curve=curve, duration_s=12.0, max_stretch=0.08)
+    best = ranked[0]
+    assert "loop_120" in best.music.path and best.hits == len(cuts)
+    assert best.largest_stretch < 0.01
+    assert best.fit.landmarks[0].kind == "downbeat"
+
+
+def test_a_library_too_short_for_the_selection_is_a_clear_error(tmp_path, cache):
+    short = analyze_music(_track(tmp_path, 120, duration_s=6))
+    curve = EventCurve(np.ones(300, np.float32), 10.0, 0.0, "test")
+    with pytest.raises(InvalidInputError, match="lasts 30.0 s.*6.0 s"):
+        rank_matches([short], [2.0], video_curve=curve, duration_s=30.0, max_stretch=0.08)
