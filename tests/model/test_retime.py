@@ -128,3 +128,33 @@ def test_a_library_too_short_for_the_selection_is_a_clear_error(tmp_path, cache)
     curve = EventCurve(np.ones(300, np.float32), 10.0, 0.0, "test")
     with pytest.raises(InvalidInputError, match="lasts 30.0 s.*6.0 s"):
         rank_matches([short], [2.0], video_curve=curve, duration_s=30.0, max_stretch=0.08)
+
+
+def test_a_clip_scored_from_the_editors_own_track_lands_every_cut(tmp_path, cache, make_clip):
+    """End to end through ``score()``: a synthetic clip with cuts, a 118 bpm recording; on the
+    output audio every cut has a librosa beat within 0.1 s and the strongest onset within a
+    frame, and the stretch stays within the bound."""
+    import librosa
+
+    from v2m.model.options import ScoreOptions
+    from v2m.model.pipeline import score
+    from v2m.model.sample_clip import ClipSpec
+
+    cuts = (1.7, 4.1, 6.2, 8.9)
+    clip = make_clip(ClipSpec(duration_s=10, cut_times_s=cuts, seed=61))
+    track = write_audio(tmp_path / "mine.flac", drum_loop(118, 40.0), RATE)
+    options = ScoreOptions(backend="retime", backend_options={"music": str(track)})
+    job = score(clip, options)
+    r = job.result
+    assert r.metadata["largest_stretch"] <= 0.08 + 1e-9
+    mix = r.mix.mean(axis=0)
+    _tempo, beats = librosa.beat.beat_track(y=mix, sr=r.sample_rate, units="time")
+    envelope = librosa.onset.onset_strength(y=mix, sr=r.sample_rate, hop_length=256)
+    times = librosa.times_like(envelope, sr=r.sample_rate, hop_length=256)
+    frame_s = 1 / job.request.frame_rate_hz
+    for placed in (p for p in r.hit_report if p.kind == "cut"):
+        assert placed.error_frames == 0, placed
+        assert np.min(np.abs(beats - placed.time_s)) <= 0.1
+        near = np.flatnonzero(np.abs(times - placed.time_s) <= 0.25)
+        strongest = times[near[np.argmax(envelope[near])]]
+        assert abs(strongest - placed.time_s) <= frame_s
