@@ -101,3 +101,21 @@ def master(
         limiter_max_reduction_db=float(-20 * np.log10(max(float(envelope.min()), 1e-12))),
     )
     return out, report
+
+
+def master_stems(
+    stems: dict[str, np.ndarray],
+    sample_rate_hz: int,
+    *,
+    n_samples: int,
+    target_lufs: float = -16.0,
+    ceiling_dbtp: float = -1.0,
+) -> tuple[np.ndarray, dict[str, np.ndarray], MasterReport]:
+    """Master the sum of ``stems`` ({name: float32[2, n]}); returns (mix, the stems at the
+    mix's gain — they sum to the mix before its limiter —, the report)."""
+    premaster = sum(stems.values()) if stems else np.zeros((2, n_samples), np.float32)
+    mix, report = master(
+        premaster, sample_rate_hz, target_lufs=target_lufs, ceiling_dbtp=ceiling_dbtp
+    )
+    gain = np.float32(10 ** (report.gain_db / 20))
+    return mix, {k: (v * gain).astype(np.float32) for k, v in stems.items()}, report

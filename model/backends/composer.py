@@ -15,7 +15,7 @@ import numpy as np
 from v2m.model.arrange import arrange
 from v2m.model.backends.base import Backend, ProgressFn
 from v2m.model.errors import InvalidInputError, WeightsNotFoundError
-from v2m.model.mastering import master
+from v2m.model.mastering import master_stems
 from v2m.model.midi import arrangement_to_midi
 from v2m.model.mixbus import gap_before_hits, mix_stems
 from v2m.model.soundfont import render_stems_soundfont, soundfont_available
@@ -145,15 +145,13 @@ class ComposerBackend(Backend):
         stems = gap_before_hits(stems, must, sample_rate_hz=self.sample_rate_hz)
         clock.lap("mixing")
         progress(0.8, "mastering")
-        premaster = sum(stems.values()) if stems else np.zeros((2, n), np.float32)
-        mix, report = master(
-            premaster,
+        mix, stems, report = master_stems(
+            stems,
             self.sample_rate_hz,
+            n_samples=n,
             target_lufs=self.target_lufs,
             ceiling_dbtp=self.ceiling_dbtp,
         )
-        gain = np.float32(10 ** (report.gain_db / 20))
-        stems = {k: (v * gain).astype(np.float32) for k, v in stems.items()}
         midi = arrangement_to_midi(
             arrangement, grid, duration_s=request.duration_s, title=f"v2m {style.name}"
         )

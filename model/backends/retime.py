@@ -17,7 +17,7 @@ import numpy as np
 from v2m.model.backends.base import Backend, ProgressFn
 from v2m.model.errors import InvalidInputError, MediaNotFoundError
 from v2m.model.hits import is_must_hit
-from v2m.model.mastering import master
+from v2m.model.mastering import master_stems
 from v2m.model.media import decode_audio
 from v2m.model.retime.fit import DEFAULT_MAX_STRETCH
 from v2m.model.retime.match import rank_matches
@@ -140,13 +140,13 @@ class RetimeBackend(Backend):
             duration_s=request.duration_s,
         )
         progress(0.85, "mastering")
-        mix, report = master(
-            stretched,
+        mix, stems, report = master_stems(
+            {"music": stretched},
             self.sample_rate_hz,
+            n_samples=stretched.shape[1],
             target_lufs=self.target_lufs,
             ceiling_dbtp=self.ceiling_dbtp,
         )
-        gain = np.float32(10 ** (report.gain_db / 20))
         knots = best.fit.time_map.source_s
         beats = best.music.beats_s[
             (best.music.beats_s >= knots[0]) & (best.music.beats_s <= knots[-1])
@@ -186,7 +186,7 @@ class RetimeBackend(Backend):
         }
         return ScoreResult(
             self.sample_rate_hz,
-            {"music": (stretched * gain).astype(np.float32)},
+            stems,
             mix,
             None,
             grid,
