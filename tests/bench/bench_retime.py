@@ -8,8 +8,9 @@
    (a drum loop at 118 bpm): match + fit + stretch + master, as a real-time factor (target
    ≥ 10× on 2 cores).
 3. Timing: every shared video with hard cuts × every shared track long enough for it: SCH
-   (Algorithm 1, librosa beats on the output), the largest distance from a hit cut to the
-   output's strongest onset near it (frames), the largest stretch and the cuts missed.
+   (Algorithm 1, librosa beats on the output), the largest distance from a cut to the
+   output's strongest onset near it (frames), the largest stretch, and how many cuts the
+   backend itself reports (measured on its output) as more than a frame off.
 """
 
 from __future__ import annotations
@@ -85,7 +86,7 @@ def speed(tmp: Path) -> None:
     started = time.perf_counter()
     result = backend.generate(request)
     took = time.perf_counter() - started
-    hit = sum(p.error_frames == 0 for p in result.hit_report)
+    hit = sum(abs(p.error_frames) <= 1 for p in result.hit_report)
     print(
         f"fit + render: 60 s selection, {len(cuts)} cuts ({hit} hit) in {took:.2f} s = "
         f"{60 / took:.1f}x real time (target >= 10x); largest stretch "
@@ -117,14 +118,13 @@ def timing(tmp: Path) -> None:
             mix = tmp / "mix.wav"
             write_wav(mix, result.mix, result.sample_rate)
             sch = scene_cut_hit(cuts, librosa_beat_times(mix))
-            hit_cuts = [
-                p.time_s for p in result.hit_report if p.kind == "cut" and p.error_frames == 0
-            ]
-            onset = max(onset_errors_frames(mix, hit_cuts, fps), default=0.0)
-            missed = sum(p.kind == "cut" and p.error_frames != 0 for p in result.hit_report)
+            reported = [abs(p.error_frames) for p in result.hit_report if p.kind == "cut"]
+            onset = max(onset_errors_frames(mix, cuts, fps), default=0.0)
+            missed = sum(e > 1 for e in reported)
             print(
                 f"{name:28s} {track.name[:34]:34s} SCH {sch:.2f}  onset {onset:.2f} fr  "
-                f"stretch {result.metadata['largest_stretch']:.3f}  missed {missed}"
+                f"stretch {result.metadata['largest_stretch']:.3f}  reported beyond a frame "
+                f"{missed} (largest {max(reported, default=0):.2f})"
             )
 
 
