@@ -98,6 +98,29 @@ def _fonts_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _library_command(args: argparse.Namespace) -> int:
+    from v2m.model.backends.retime import library_files
+    from v2m.model.retime.music import cache_dir, index_library
+
+    progress, close = progress_bar(not args.quiet)
+    try:
+        found = index_library(library_files(args.folder), progress=progress)
+    finally:
+        close()
+    minutes = sum(t.duration_s for t in found.tracks) / 60
+    print(f"{len(found.tracks)} recordings, {minutes:.1f} min of music, indexed in {cache_dir()}")
+    for t in found.tracks:
+        pulse = f"{t.tempo_bpm:6.1f} bpm" if t.has_beat else "  no steady beat"
+        print(f"  {Path(t.path).name[:48]:48s} {t.duration_s:7.1f} s {pulse}")
+    for path, why in found.unreadable:
+        print(f"  could not read {path}: {why}")
+    if not found.tracks:
+        from v2m.model.errors import InvalidInputError
+
+        raise InvalidInputError(f"none of the audio files in {args.folder!r} could be read")
+    return 0
+
+
 def _doctor_command(args: argparse.Namespace) -> int:
     from v2m.model.doctor import run_checks
 
@@ -161,6 +184,18 @@ def add_model_commands(sub) -> None:
         "preview's codecs and the prompt model; print the fix for each missing piece.",
     )
     p.set_defaults(run=_doctor_command)
+
+    p = sub.add_parser(
+        "library",
+        help="index a folder of recordings for the retime backend (analysed once, cached)",
+        description="Analyse every audio file under FOLDER (beats, downbeats, accents, event "
+        "curve) into the cache ($V2M_CACHE_DIR, default ~/.cache/v2m) and list what was found "
+        "and what could not be read.",
+    )
+    p.add_argument("action", choices=("index",))
+    p.add_argument("folder", help="a folder of recordings (or one file)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")
+    p.set_defaults(run=_library_command)
 
     p = sub.add_parser(
         "fonts",

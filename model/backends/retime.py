@@ -21,7 +21,7 @@ from v2m.model.mastering import master_stems
 from v2m.model.media import decode_audio
 from v2m.model.retime.fit import DEFAULT_MAX_STRETCH
 from v2m.model.retime.match import rank_matches
-from v2m.model.retime.music import analyze_music
+from v2m.model.retime.music import index_library
 from v2m.model.retime.stretch import render_through, stretch_available
 from v2m.model.tempo import SUBDIVISION, TempoMap, placed_hit
 from v2m.model.types import ScoreRequest, ScoreResult
@@ -111,14 +111,11 @@ class RetimeBackend(Backend):
         progress = progress or (lambda fraction, stage: None)
         if not self.music:
             raise InvalidInputError("the retime backend needs music (backend option music=...)")
-        files = library_files(self.music)
-        tracks, unreadable = [], []
-        for i, path in enumerate(files):
-            progress(0.4 * i / len(files), f"analysing {Path(path).name}")
-            try:
-                tracks.append(analyze_music(path))
-            except (InvalidInputError, OSError) as exc:
-                unreadable.append({"path": path, "error": str(exc)})
+        library = index_library(
+            library_files(self.music), progress=lambda f, stage: progress(0.4 * f, stage)
+        )
+        tracks = list(library.tracks)
+        unreadable = [{"path": path, "error": why} for path, why in library.unreadable]
         if not tracks:
             raise InvalidInputError(f"no readable recording in {self.music!r}: {unreadable}")
         must = [h for h in request.hits if is_must_hit(h)]

@@ -9,6 +9,7 @@ from __future__ import annotations
 import hashlib
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -180,3 +181,31 @@ def _load(cached: Path, path: str) -> MusicAnalysis:
             ),
             has_beat=bool(meta["has_beat"]),
         )
+
+
+@dataclass(frozen=True)
+class LibraryIndex:
+    """What indexing a library found: the analyses, and the files that could not be read."""
+
+    tracks: tuple[MusicAnalysis, ...]
+    unreadable: tuple[tuple[str, str], ...]
+    """(path, why) per file that could not be analysed."""
+
+
+def index_library(
+    files: list[str], *, progress: Callable[[float, str], None] | None = None
+) -> LibraryIndex:
+    """Analyse (or load from the cache) every file; unreadable ones are listed, not fatal."""
+    from v2m.model.errors import ModelError
+
+    tracks, unreadable = [], []
+    for i, path in enumerate(files):
+        if progress is not None:
+            progress(i / max(1, len(files)), f"analysing {Path(path).name}")
+        try:
+            tracks.append(analyze_music(path))
+        except (ModelError, OSError) as exc:
+            unreadable.append((path, str(exc)))
+    if progress is not None:
+        progress(1.0, "indexed")
+    return LibraryIndex(tuple(tracks), tuple(unreadable))

@@ -158,3 +158,26 @@ def test_a_clip_scored_from_the_editors_own_track_lands_every_cut(tmp_path, cach
         near = np.flatnonzero(np.abs(times - placed.time_s) <= 0.25)
         strongest = times[near[np.argmax(envelope[near])]]
         assert abs(strongest - placed.time_s) <= frame_s
+
+
+def test_library_index_lists_what_it_found_and_what_it_could_not_read(tmp_path, cache, capsys):
+    from v2m.server.cli import main
+
+    library = tmp_path / "library"
+    (library / "sub").mkdir(parents=True)
+    _track(library, 120)
+    _track(library / "sub", 97)
+    (library / "broken.flac").write_bytes(b"not audio at all")
+    (library / "notes.txt").write_text("ignored: not audio")
+    assert main(["library", "index", str(library), "-q"]) == 0
+    out = capsys.readouterr().out
+    assert out.startswith("2 recordings") and "loop_120.flac" in out and "loop_97.flac" in out
+    assert "could not read" in out and "broken.flac" in out
+    assert len(list(cache.glob("*.npz"))) == 2  # indexed once: the backend reads the cache
+    empty = tmp_path / "empty"
+    empty.mkdir()
+    assert main(["library", "index", str(empty), "-q"]) == 2  # bad input
+    assert "no audio files" in capsys.readouterr().err
+    (empty / "broken.wav").write_bytes(b"RIFF")
+    assert main(["library", "index", str(empty), "-q"]) == 2
+    assert "could be read" in capsys.readouterr().err
