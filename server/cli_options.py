@@ -51,9 +51,18 @@ def add_score_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--key", help="key override, e.g. 'D minor', 'Bb'")
     p.add_argument("--meter", type=int, help="beats per bar override (2..7)")
     p.add_argument("--stems", help="stems to play, e.g. 'drums,bass,harmony'")
-    p.add_argument("--backend", default="composer", help="scoring backend (default: composer)")
+    p.add_argument(
+        "--backend",
+        help="scoring backend (default: composer, or retime with --music)",
+    )
     p.add_argument(
         "--checkpoint", metavar="DIR", help="model folder for --backend flow (from `v2m train`)"
+    )
+    p.add_argument(
+        "--music",
+        metavar="FILE_OR_FOLDER",
+        help="score with your own recording (or the best-fitting one of a folder), retimed "
+        "onto the cuts: --backend retime",
     )
     p.add_argument(
         "--backend-option",
@@ -99,7 +108,10 @@ def options_from_args(args: argparse.Namespace, **selection) -> ScoreOptions:
     backend_options = dict(args.backend_option or ())
     if args.checkpoint:
         backend_options["checkpoint"] = args.checkpoint
+    if args.music:
+        backend_options["music"] = args.music
     values = {name: getattr(args, name) for name in _SAME_NAMED}
+    values["backend"] = args.backend or ("retime" if args.music else "composer")
     return ScoreOptions(
         **values,
         stems=stem_list(args.stems),

@@ -127,3 +127,14 @@ def test_the_panel_has_a_control_for_every_option():
 def test_the_client_refuses_options_it_does_not_know(bad):
     with pytest.raises(ValueError, match="unknown scoring options"):
         request_fields(bad)
+
+
+def test_music_on_the_command_line_means_the_retime_backend():
+    from v2m.server.cli import build_parser
+    from v2m.server.cli_options import options_from_args
+
+    args = build_parser().parse_args(["score", "x.mp4", "-o", "o", "--music", "mine.flac"])
+    options = options_from_args(args)
+    assert options.backend == "retime" and options.backend_options == {"music": "mine.flac"}
+    plain = options_from_args(build_parser().parse_args(["score", "x.mp4", "-o", "o"]))
+    assert plain.backend == "composer" and plain.backend_options == {}
