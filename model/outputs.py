@@ -110,6 +110,11 @@ def plot_score(job: ScoreJob, path: Path) -> None:
     sm = job.request.curve
     twin = ax.twinx()
     twin.plot(sm.times_s, sm.values, color="#1f4e8c", lw=2, label="smoothed")
+    music = r.metadata.get("retime_curves")
+    if music:  # the editor's recording: its curve before and after retiming
+        t = np.arange(len(music["after"])) / music["rate_hz"]
+        twin.plot(t, music["before"], color="#e08a00", lw=1, ls=":", label="music, as recorded")
+        twin.plot(t, music["after"], color="#e08a00", lw=1.6, label="music, retimed")
     twin.set_yticks([])
     grid = r.tempo_map
     for t in grid.beat_times_s:
@@ -145,7 +150,9 @@ def plot_score(job: ScoreJob, path: Path) -> None:
     )
     ax.set_xlim(0, job.request.duration_s)
     ax.set_xlabel("time from the in point (s)")
-    ax.legend(loc="upper right", fontsize=8)
+    handles, labels = ax.get_legend_handles_labels()
+    twin_handles, twin_labels = twin.get_legend_handles_labels()
+    ax.legend(handles + twin_handles, labels + twin_labels, loc="upper right", fontsize=8)
     fig.tight_layout()
     write_atomically(path, lambda tmp: fig.savefig(tmp, dpi=110, format="png"))
     plt.close(fig)

@@ -54,6 +54,25 @@ def _tempo_map(beats_target_s: np.ndarray, meter: int = 4) -> TempoMap:
     return TempoMap(ticks, 0, meter, constant=False)
 
 
+PLOT_RATE_HZ = 10.0
+
+
+def _curves_for_plot(best, duration_s: float) -> dict:
+    """The music's event curve over the selection before retiming (played straight from the
+    chosen start) and after (through the time map), at :data:`PLOT_RATE_HZ` — for the plot."""
+    t = np.arange(0.0, duration_s, 1 / PLOT_RATE_HZ)
+    curve = best.music.curve
+
+    def sample(source_s: np.ndarray) -> list[float]:
+        return [round(float(v), 3) for v in np.interp(source_s, curve.times_s, curve.values)]
+
+    return {
+        "rate_hz": PLOT_RATE_HZ,
+        "before": sample(best.offset_s + t),
+        "after": sample(best.fit.time_map.to_source(t)),
+    }
+
+
 def _tempo_summary(grid: TempoMap, duration_s: float) -> dict:
     """The retimed tempo over the selection (what the doors report for every backend)."""
     inside = grid.beat_times_s[(grid.beat_times_s >= 0) & (grid.beat_times_s <= duration_s)]
@@ -169,6 +188,7 @@ class RetimeBackend(Backend):
                 for m in ranked[:ALTERNATIVES]
             ],
             "unreadable": unreadable,
+            "retime_curves": _curves_for_plot(best, request.duration_s),
             "tempo": _tempo_summary(grid, request.duration_s),
             "style": "retime",
             "key": "as recorded",

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import numpy as np
 import pytest
 
@@ -147,6 +149,12 @@ def test_a_clip_scored_from_the_editors_own_track_lands_every_cut(tmp_path, cach
     job = score(clip, options)
     r = job.result
     assert r.metadata["largest_stretch"] <= 0.08 + 1e-9
+    curves = r.metadata["retime_curves"]
+    assert len(curves["before"]) == len(curves["after"]) == 100  # 10 s at 10 Hz
+    from v2m.model.outputs import write_outputs
+
+    written = write_outputs(job, tmp_path / "out", preview=False)
+    assert Path(written["plot"]).stat().st_size > 10_000 and "midi" not in written
     mix = r.mix.mean(axis=0)
     _tempo, beats = librosa.beat.beat_track(y=mix, sr=r.sample_rate, units="time")
     envelope = librosa.onset.onset_strength(y=mix, sr=r.sample_rate, hop_length=256)
