@@ -100,6 +100,7 @@ def _fonts_command(args: argparse.Namespace) -> int:
 
 def _library_command(args: argparse.Namespace) -> int:
     from v2m.model.backends.retime import library_files
+    from v2m.model.errors import InvalidInputError
     from v2m.model.retime.music import cache_dir, index_library
 
     progress, close = progress_bar(not args.quiet)
@@ -115,8 +116,6 @@ def _library_command(args: argparse.Namespace) -> int:
     for path, why in found.unreadable:
         print(f"  could not read {path}: {why}")
     if not found.tracks:
-        from v2m.model.errors import InvalidInputError
-
         raise InvalidInputError(f"none of the audio files in {args.folder!r} could be read")
     return 0
 

@@ -110,6 +110,8 @@ class RetimeBackend(Backend):
             raise InvalidInputError(f"max_stretch must be a number, got {max_stretch!r}") from None
         if not 0 < stretch < 0.5:
             raise InvalidInputError(f"max_stretch must be in (0, 0.5), got {max_stretch}")
+        if music and not os.path.exists(music):
+            raise MediaNotFoundError(f"music {music!r} does not exist")
         self.music = music
         self.max_stretch = stretch
         self.sample_rate_hz = sample_rate_hz
@@ -121,9 +123,7 @@ class RetimeBackend(Backend):
         if not usable:
             return False, why
         if not self.music:
-            return False, "no music given (backend option music=FILE_OR_FOLDER)"
-        if not os.path.exists(self.music):
-            return False, f"music {self.music!r} does not exist"
+            return False, "no music given (--music FILE_OR_FOLDER, or backend option music=...)"
         return True, ""
 
     def generate(self, request: ScoreRequest, *, progress: ProgressFn | None = None) -> ScoreResult:
@@ -136,7 +136,8 @@ class RetimeBackend(Backend):
         tracks = list(library.tracks)
         unreadable = [{"path": path, "error": why} for path, why in library.unreadable]
         if not tracks:
-            raise InvalidInputError(f"no readable recording in {self.music!r}: {unreadable}")
+            why = "; ".join(f"{path}: {error}" for path, error in library.unreadable)
+            raise InvalidInputError(f"no readable recording in {self.music!r} ({why})")
         must = [h for h in request.hits if is_must_hit(h)]
         progress(0.45, "matching")
         ranked = rank_matches(

@@ -16,6 +16,7 @@ from pathlib import Path
 import numpy as np
 
 from v2m.model.analysis import analyze
+from v2m.model.errors import ModelError
 from v2m.model.media import decode_audio, probe
 from v2m.model.types import EventCurve
 
@@ -196,8 +197,6 @@ def index_library(
     files: list[str], *, progress: Callable[[float, str], None] | None = None
 ) -> LibraryIndex:
     """Analyse (or load from the cache) every file; unreadable ones are listed, not fatal."""
-    from v2m.model.errors import ModelError
-
     tracks, unreadable = [], []
     for i, path in enumerate(files):
         if progress is not None:

@@ -189,3 +189,22 @@ def test_library_index_lists_what_it_found_and_what_it_could_not_read(tmp_path, 
     (empty / "broken.wav").write_bytes(b"RIFF")
     assert main(["library", "index", str(empty), "-q"]) == 2
     assert "could be read" in capsys.readouterr().err
+
+
+def test_bad_music_is_refused_with_the_reason(tmp_path, cache, make_clip):
+    from v2m.model.backends.retime import RetimeBackend
+    from v2m.model.errors import MediaNotFoundError
+    from v2m.model.options import ScoreOptions
+    from v2m.model.pipeline import score
+    from v2m.model.sample_clip import ClipSpec
+
+    with pytest.raises(MediaNotFoundError, match="nope.flac"):
+        RetimeBackend(music=str(tmp_path / "nope.flac"))
+    with pytest.raises(InvalidInputError, match="max_stretch"):
+        RetimeBackend(music=str(tmp_path), max_stretch="0.9")
+    junk = tmp_path / "junk.flac"
+    junk.write_bytes(b"not audio")
+    clip = make_clip(ClipSpec(duration_s=4, cut_times_s=(2.0,), seed=62))
+    options = ScoreOptions(backend="retime", backend_options={"music": str(junk)})
+    with pytest.raises(InvalidInputError, match="no readable recording.*junk.flac"):
+        score(clip, options)
