@@ -164,11 +164,7 @@ class RetimeBackend(Backend):
             target_lufs=self.target_lufs,
             ceiling_dbtp=self.ceiling_dbtp,
         )
-        knots = best.fit.time_map.source_s
-        beats = best.music.beats_s[
-            (best.music.beats_s >= knots[0]) & (best.music.beats_s <= knots[-1])
-        ]
-        grid = _tempo_map(best.fit.time_map.to_target(beats))
+        grid = _tempo_map(best.fit.time_map.played(best.music.beats_s))
         placements = self._placements(request, best, grid, heard=_accents(mix, self.sample_rate_hz))
         progress(1.0, "done")
         metadata = {
@@ -178,6 +174,7 @@ class RetimeBackend(Backend):
             "max_stretch": self.max_stretch,
             "largest_stretch": round(best.largest_stretch, 4),
             "time_map": best.fit.time_map.segments(),
+            "bar_edits": [edit.to_json() for edit in best.fit.time_map.edits()],
             "alternatives": [
                 {
                     "music": m.music.path,

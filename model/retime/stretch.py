@@ -23,10 +23,11 @@ def stretch_available() -> tuple[bool, str]:
 
 
 CONTEXT_S = 0.1
-"""Source heard either side of each segment, so the stretcher has settled at the join."""
+"""Source heard either side of each piece, so the stretcher has settled at the join."""
 CROSSFADE_S = 0.01
-"""Neighbouring segments overlap by this much and cross-fade (equal gain: they are renders
-of the same source moment, so their waveforms agree and the level stays flat)."""
+"""Neighbouring pieces overlap by twice this and cross-fade. Across a plain join they are
+renders of the same source moment, so their waveforms agree: equal-gain ramps keep the level
+flat. Across a bar edit they are different moments: equal-power (sine/cosine) ramps."""
 
 
 def render_through(
@@ -35,18 +36,19 @@ def render_through(
     """float32[channels, round(duration_s * rate)]: ``audio`` (float32[channels, n], the
     recording from 0 s) played so that source time ``time_map.to_source(t)`` sounds at ``t``.
 
-    Each segment of the map is stretched at its own speed with :data:`CONTEXT_S` of source
+    Each piece of the map is stretched at its own speed with :data:`CONTEXT_S` of source
     around it, placed by the map, and cross-faded into its neighbours over
-    :data:`CROSSFADE_S` at the join — no click and no level step at any join."""
+    ``2 * CROSSFADE_S`` at each join and bar edit — no click and no level step anywhere."""
     import python_stretch as ps
 
     n_out = int(round(duration_s * sample_rate_hz))
-    knots_t = np.clip(time_map.target_s, 0, duration_s)
-    knots_s = time_map.to_source(knots_t)
     total_s = audio.shape[1] / sample_rate_hz
-    if knots_s[0] < -1e-6 or knots_s[-1] > total_s + 1e-6:
+    first_s, last_s = time_map.to_source(np.array([0.0, duration_s]))
+    low_s = min(first_s, time_map.source_s.min())
+    high_s = max(last_s, time_map.source_s.max())
+    if low_s < -1e-6 or high_s > total_s + 1e-6:
         raise InvalidInputError(
-            f"the selection needs the recording from {knots_s[0]:.2f} s to {knots_s[-1]:.2f} s, "
+            f"the selection needs the recording from {low_s:.2f} s to {high_s:.2f} s, "
             f"but it lasts {total_s:.2f} s"
         )
     channels = audio.shape[0]
@@ -54,39 +56,62 @@ def render_through(
     weight = np.zeros(n_out, np.float32)
     context = int(CONTEXT_S * sample_rate_hz)
     fade = max(1, int(CROSSFADE_S * sample_rate_hz))
-    for k in range(len(knots_t) - 1):
-        t0, t1 = knots_t[k], knots_t[k + 1]
-        if t1 <= t0:
-            continue
-        speed = (knots_s[k + 1] - knots_s[k]) / (t1 - t0)
-        a = int(round(knots_s[k] * sample_rate_hz))
-        b = int(round(knots_s[k + 1] * sample_rate_hz))
+    pieces = _pieces(time_map, duration_s)
+    for k, (t0, t1, s0, s1, edit_in, edit_out) in enumerate(pieces):
+        speed = (s1 - s0) / (t1 - t0)
+        a, b = int(round(s0 * sample_rate_hz)), int(round(s1 * sample_rate_hz))
         lo, hi = max(0, a - context), min(audio.shape[1], b + context)
-        chunk = np.ascontiguousarray(audio[:, lo:hi], dtype=np.float32)
         stretcher = ps.Signalsmith.Stretch()
         stretcher.preset(channels, sample_rate_hz)
         stretcher.timeFactor = float(speed)
-        rendered = stretcher.process(chunk)
+        rendered = stretcher.process(np.ascontiguousarray(audio[:, lo:hi], dtype=np.float32))
         # Output sample j of this render sounds source sample lo + j * speed, i.e. target
-        # time t0 + (lo / rate + j * speed / rate - knots_s[k]) / speed.
-        first = int(round((t0 + (lo / sample_rate_hz - knots_s[k]) / speed) * sample_rate_hz))
+        # time t0 + (lo / rate + j * speed / rate - s0) / speed.
+        first = int(round((t0 + (lo / sample_rate_hz - s0) / speed) * sample_rate_hz))
         start = max(0, int(round(t0 * sample_rate_hz)) - fade)
         stop = min(n_out, int(round(t1 * sample_rate_hz)) + fade)
         j0, j1 = start - first, stop - first
         piece = rendered[:, max(0, j0) : max(0, min(rendered.shape[1], j1))]
         at = start + max(0, -j0)
-        ramp = _window(piece.shape[1], fade, open_start=k == 0, open_end=k == len(knots_t) - 2)
-        out[:, at : at + piece.shape[1]] += piece * ramp
-        weight[at : at + piece.shape[1]] += ramp
+        gain, power = _ramps(
+            piece.shape[1],
+            fade,
+            start=None if k == 0 else ("power" if edit_in else "gain"),
+            end=None if k == len(pieces) - 1 else ("power" if edit_out else "gain"),
+        )
+        out[:, at : at + piece.shape[1]] += piece * gain
+        weight[at : at + piece.shape[1]] += power
     return (out / np.maximum(weight, 1e-6)).astype(np.float32)
 
 
-def _window(n: int, fade: int, *, open_start: bool, open_end: bool) -> np.ndarray:
-    """float32[n]: 1 with linear ramps of ``2 * fade`` at the ends that meet a neighbour."""
-    w = np.ones(n, np.float32)
-    ramp = np.linspace(0, 1, 2 * fade + 2, dtype=np.float32)[1:-1]
-    if not open_start and n >= len(ramp):
-        w[: len(ramp)] = ramp
-    if not open_end and n >= len(ramp):
-        w[-len(ramp) :] = ramp[::-1]
-    return w
+def _pieces(time_map: TimeMap, duration_s: float) -> list[tuple]:
+    """(t0, t1, s0, s1, edit before, edit after) per piece of the map inside the selection."""
+    inside = []
+    for t0, t1, s0, s1, edit_in in time_map.pieces():
+        lo, hi = max(t0, 0.0), min(t1, duration_s)
+        if hi > lo:
+            speed = (s1 - s0) / (t1 - t0)
+            inside.append([lo, hi, s0 + (lo - t0) * speed, s0 + (hi - t0) * speed, edit_in])
+    for piece, following in zip(inside, inside[1:] + [None], strict=True):
+        piece.append(bool(following and following[4]))
+    return [tuple(p) for p in inside]
+
+
+def _ramps(n: int, fade: int, *, start: str | None, end: str | None):
+    """(amplitude, weight), float32[n] each: 1 in the middle, with ``2 * fade`` ramps at the
+    ends that meet a neighbour. "gain" ramps are linear and add to 1 with the neighbour's
+    (weight = amplitude); "power" ramps are sine/cosine, whose squares add to 1 (weight =
+    amplitude², so the normalisation leaves an equal-power cross-fade)."""
+    amp = np.ones(n, np.float32)
+    weight = np.ones(n, np.float32)
+    x = np.linspace(0, 1, 2 * fade + 2, dtype=np.float32)[1:-1]
+    shapes = {"gain": (x, x), "power": (np.sin(np.pi / 2 * x), np.sin(np.pi / 2 * x) ** 2)}
+    for side, kind in (("start", start), ("end", end)):
+        if kind is None or n < len(x):
+            continue
+        a, w = shapes[kind]
+        if side == "start":
+            amp[: len(x)], weight[: len(x)] = a, w
+        else:
+            amp[-len(x) :], weight[-len(x) :] = a[::-1], w[::-1]
+    return amp, weight
