@@ -67,15 +67,21 @@ def pyscenedetect_cut_times(video_path: str | os.PathLike) -> list[float]:
 
 def librosa_beat_times(audio_path: str | os.PathLike) -> np.ndarray:
     """Beat times as Algorithm 1 finds them: channel mean at the file's rate, ``beat_track``."""
-    import librosa
 
     info = probe(audio_path)
     if not info.audio:
         raise InvalidInputError(f"{str(audio_path)!r} has no audio stream to track beats in")
     sr = info.audio[0].sample_rate_hz
-    y = decode_audio(audio_path, sample_rate_hz=sr, channels=1, info=info).mono
-    _tempo, beats = librosa.beat.beat_track(y=y, sr=sr)
-    return librosa.frames_to_time(beats, sr=sr)
+    return beat_times(decode_audio(audio_path, sample_rate_hz=sr, channels=1, info=info).mono, sr)
+
+
+def beat_times(mono: np.ndarray, sample_rate_hz: int) -> np.ndarray:
+    """float64[k]: beats of ``mono`` (float32[n]) as Algorithm 1 tracks them (``beat_track``
+    with librosa's defaults)."""
+    import librosa
+
+    _tempo, beats = librosa.beat.beat_track(y=mono, sr=sample_rate_hz)
+    return librosa.frames_to_time(beats, sr=sample_rate_hz)
 
 
 def scene_cut_hit_for_media(

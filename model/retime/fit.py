@@ -43,24 +43,31 @@ class Landmark:
 @dataclass(frozen=True)
 class Fit:
     time_map: TimeMap
+    cuts_s: tuple[float, ...]
+    """The cuts fitted (inside the selection), in time order."""
     landmarks: tuple[Landmark | None, ...]
     """Per cut (in time order): the landmark moved onto it, or None when none could be."""
     missed_by_s: tuple[float, ...]
     """Per cut: 0 when hit, else how far (target seconds) the nearest landmark would land."""
 
 
-ACCENT_WINDOW_S = 0.25
+ACCENT_WINDOW_S = 0.3
 """A landmark is an accent: the strongest onset within this distance either side, so once it
-sits on a cut nothing nearby sounds stronger."""
+sits on a cut nothing within the heard window (0.25 s) sounds stronger, even after a stretch
+and with the finer onset resolution the output is measured at."""
 BEAT_MATCH_S = 0.07
 """An accent this close to a tracked beat (downbeat) is that beat."""
 
 
-def candidates(music: MusicAnalysis) -> list[Landmark]:
+def candidates(music: MusicAnalysis, *, exclude_s=()) -> list[Landmark]:
     """The recording's accents (onsets stronger than any other within
     :data:`ACCENT_WINDOW_S`), each a downbeat, beat or plain onset; plain onsets only when
-    strong (≥ half the loudest)."""
+    strong (≥ half the loudest). Onsets within 5 ms of a time in ``exclude_s`` (accents that
+    were not heard as the strongest once rendered) are left out first."""
     onsets, strength = music.onsets_s, music.onset_strength
+    if len(exclude_s):
+        keep = np.abs(onsets[:, None] - np.asarray(exclude_s)[None, :]).min(axis=1) > 0.005
+        onsets, strength = onsets[keep], strength[keep]
     out = []
     for t, s in zip(onsets, strength, strict=True):
         near = np.abs(onsets - t) <= ACCENT_WINDOW_S
@@ -104,9 +111,11 @@ def fit_time_map(
     duration_s: float,
     offset_s: float,
     max_stretch: float = DEFAULT_MAX_STRETCH,
+    exclude_s=(),
 ) -> Fit:
     """The map for a selection of ``duration_s`` whose start plays the recording from
-    ``offset_s``, landing ``cuts_s`` (seconds from the selection's start) on landmarks.
+    ``offset_s``, landing ``cuts_s`` (seconds from the selection's start) on landmarks (never
+    on the onsets at ``exclude_s``).
 
     Raises:
         InvalidInputError: for a bad bound or length, or when the recording runs out before
@@ -117,7 +126,7 @@ def fit_time_map(
     if duration_s <= 0:
         raise InvalidInputError(f"duration must be > 0 s, got {duration_s}")
     cuts = sorted(float(c) for c in cuts_s if 0 < c < duration_s)
-    marks = candidates(music)
+    marks = candidates(music, exclude_s=exclude_s)
     times = np.array([m.source_s for m in marks])
     lo, hi = math.log(1 / (1 + max_stretch)), math.log(1 + max_stretch)
     pairs = _bar_pairs(music.downbeats_s)
@@ -218,4 +227,4 @@ def _build(path, cuts, marks, times, *, offset_s: float, duration_s: float) -> F
             continue
         heard = time_map.played(times)
         missed.append(float(np.abs(heard - cut).min()) if len(heard) else float("inf"))
-    return Fit(time_map, tuple(landmarks), tuple(missed))
+    return Fit(time_map, tuple(cuts), tuple(landmarks), tuple(missed))

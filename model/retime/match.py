@@ -3,7 +3,8 @@
 For each track, every start that puts a downbeat (or a beat) on the edit's first cut is a
 candidate; a candidate scores by how many cuts already sit near a landmark unstretched and by
 how well the music's event curve follows the video's over the selection. The best few are
-fitted (:func:`~v2m.model.retime.fit.fit_time_map`) and ranked by cuts hit, then by stretch.
+fitted (:func:`~v2m.model.retime.fit.fit_time_map`) and ranked by cuts hit, then fewest bar
+edits, cuts on beats, smallest stretch and the curves' correlation.
 """
 
 from __future__ import annotations
@@ -41,7 +42,8 @@ class Match:
 
     @property
     def rank_key(self) -> tuple:
-        return (-self.hits, -self.on_beat, round(self.largest_stretch, 3), -self.curve_r)
+        edits = len(self.fit.time_map.edits())
+        return (-self.hits, edits, -self.on_beat, round(self.largest_stretch, 3), -self.curve_r)
 
 
 def _curve_r(music: EventCurve, video: EventCurve, offset_s: float, duration_s: float) -> float:
@@ -58,6 +60,19 @@ def _prefit_score(marks: np.ndarray, cuts: np.ndarray, offset_s: float) -> float
         return 0.0
     near = np.abs(marks[None, :] - (cuts[:, None] + offset_s)).min(axis=1)
     return float(np.exp(-((near / NEAR_S) ** 2)).sum())
+
+
+def matched(music: MusicAnalysis, offset_s: float, fit: Fit, *, curve_r: float) -> Match:
+    """The Match a fit makes (its hits and largest stretch counted)."""
+    speeds = fit.time_map.speeds
+    return Match(
+        music=music,
+        offset_s=offset_s,
+        fit=fit,
+        hits=sum(m is not None for m in fit.landmarks),
+        largest_stretch=float(np.abs(speeds - 1).max()) if len(speeds) else 0.0,
+        curve_r=curve_r,
+    )
 
 
 def match_track(
@@ -83,18 +98,15 @@ def match_track(
     scored = sorted(offsets, key=lambda o: -_prefit_score(marks, cuts, o))[:FITTED_PER_TRACK]
     out = []
     for offset in scored:
-        fit = fit_time_map(
-            music, cuts, duration_s=duration_s, offset_s=offset, max_stretch=max_stretch
-        )
-        speeds = fit.time_map.speeds
+        try:
+            fit = fit_time_map(
+                music, cuts, duration_s=duration_s, offset_s=offset, max_stretch=max_stretch
+            )
+        except InvalidInputError:  # the recording runs out on every path from this start
+            continue
         out.append(
-            Match(
-                music=music,
-                offset_s=offset,
-                fit=fit,
-                hits=sum(m is not None for m in fit.landmarks),
-                largest_stretch=float(np.abs(speeds - 1).max()) if len(speeds) else 0.0,
-                curve_r=_curve_r(music.curve, video_curve, offset, duration_s),
+            matched(
+                music, offset, fit, curve_r=_curve_r(music.curve, video_curve, offset, duration_s)
             )
         )
     return sorted(out, key=lambda m: m.rank_key)

@@ -148,6 +148,33 @@ def test_a_cut_beyond_the_bound_is_reported_with_its_distance(tmp_path, cache):
     assert fit.landmarks[1] is None and fit.missed_by_s[1] > 0.3
 
 
+def test_beyond_the_bound_the_map_drops_whole_bars(tmp_path):
+    """A recording whose only accents are a hit every four bars (8 s at 120 bpm): the second
+    cut, 4 s after the first, can only land on a hit by dropping two bars at a bar line."""
+    from v2m.model.retime.music import MusicAnalysis
+
+    hits = np.arange(0.1, 60, 8.0)
+    music = MusicAnalysis(
+        path="hits.wav",
+        sha256="0" * 64,
+        duration_s=60.0,
+        tempo_bpm=120.0,
+        beats_s=np.arange(0.1, 60, 0.5),
+        downbeats_s=np.arange(0.1, 60, 2.0),
+        onsets_s=hits,
+        onset_strength=np.ones(len(hits)),
+        curve=EventCurve(np.zeros(600, np.float32), 10.0, 0.0, "test"),
+        has_beat=True,
+    )
+    fit = fit_time_map(music, [2.0, 6.0], duration_s=8.0, offset_s=6.1, max_stretch=0.08)
+    assert [m.source_s for m in fit.landmarks] == pytest.approx([8.1, 16.1])
+    (edit,) = fit.time_map.edits()
+    assert edit.bars == 2 and edit.to_source_s - edit.from_source_s == pytest.approx(4.0)
+    assert fit.time_map.played([8.1, 16.1]) == pytest.approx([2.0, 6.0])
+    assert np.abs(fit.time_map.speeds - 1).max() <= 0.08 + 1e-9
+    assert edit.to_json()["kind"] == "drop"
+
+
 def test_the_matcher_picks_the_track_and_start_that_fit_the_edit(tmp_path, cache):
     tracks = [analyze_music(_track(tmp_path, bpm)) for bpm in (97, 120, 141)]
     cuts = [1.0, 3.0, 5.0, 7.0, 9.0, 11.0]  # every four beats at 120 bpm
@@ -193,6 +220,10 @@ def test_a_clip_scored_from_the_editors_own_track_lands_every_cut(tmp_path, cach
     _tempo, beats = librosa.beat.beat_track(y=mix, sr=r.sample_rate, units="time")
     envelope = librosa.onset.onset_strength(y=mix, sr=r.sample_rate, hop_length=256)
     times = librosa.times_like(envelope, sr=r.sample_rate, hop_length=256)
+    ending = r.metadata["ending"]
+    # A second of full level after the last cut, else the shortest fade (0.25 s).
+    assert ending["kind"] == "fade-out" and ending["from_s"] >= min(cuts[-1] + 1.0, 9.75) - 1e-3
+    assert np.abs(r.mix[:, -48:]).max() < 1e-3  # faded to silence, not cut mid-note
     frame_s = 1 / job.request.frame_rate_hz
     for placed in (p for p in r.hit_report if p.kind == "cut"):
         assert abs(placed.error_frames) <= 1, placed  # measured on the output
