@@ -99,20 +99,21 @@ def _fonts_command(args: argparse.Namespace) -> int:
 
 
 def _library_command(args: argparse.Namespace) -> int:
-    from v2m.model.backends.retime import library_files
     from v2m.model.errors import InvalidInputError
-    from v2m.model.retime.music import cache_dir, index_library
+    from v2m.model.retime.library import find_songs, index_library
+    from v2m.model.retime.music import cache_dir
 
     progress, close = progress_bar(not args.quiet)
     try:
-        found = index_library(library_files(args.folder), progress=progress)
+        found = index_library(find_songs(args.folder), progress=progress)
     finally:
         close()
     minutes = sum(t.duration_s for t in found.tracks) / 60
     print(f"{len(found.tracks)} recordings, {minutes:.1f} min of music, indexed in {cache_dir()}")
     for t in found.tracks:
         pulse = f"{t.tempo_bpm:6.1f} bpm" if t.has_beat else "  no steady beat"
-        print(f"  {Path(t.path).name[:48]:48s} {t.duration_s:7.1f} s {pulse}")
+        stems = f"  ({len(t.stem_paths)} stems)" if t.stem_paths else ""
+        print(f"  {Path(t.path).name[:48]:48s} {t.duration_s:7.1f} s {pulse}{stems}")
     for path, why in found.unreadable:
         print(f"  could not read {path}: {why}")
     if not found.tracks:

@@ -21,27 +21,13 @@ from v2m.model.mastering import master_stems
 from v2m.model.media import decode_audio
 from v2m.model.metrics import beat_times
 from v2m.model.retime.fit import DEFAULT_MAX_STRETCH, fit_time_map
+from v2m.model.retime.library import find_songs, index_library, stem_name
 from v2m.model.retime.match import match_track, matched, rank_matches
-from v2m.model.retime.music import index_library
 from v2m.model.retime.stretch import render_through, stretch_available
 from v2m.model.tempo import SUBDIVISION, TempoMap, placed_hit
 from v2m.model.types import ScoreRequest, ScoreResult
 
-AUDIO_SUFFIXES = (".wav", ".flac", ".ogg", ".mp3", ".m4a", ".aac", ".aif", ".aiff", ".opus")
 ALTERNATIVES = 3
-
-
-def library_files(music: str) -> list[str]:
-    """The recordings ``music`` names: the file itself, or a folder's audio files (sorted)."""
-    path = Path(music)
-    if path.is_file():
-        return [str(path)]
-    if path.is_dir():
-        found = sorted(str(p) for p in path.rglob("*") if p.suffix.lower() in AUDIO_SUFFIXES)
-        if not found:
-            raise InvalidInputError(f"no audio files ({', '.join(AUDIO_SUFFIXES)}) in {music!r}")
-        return found
-    raise MediaNotFoundError(f"music {music!r} is neither a file nor a folder")
 
 
 def _tempo_map(beats_target_s: np.ndarray, meter: int = 4) -> TempoMap:
@@ -132,7 +118,7 @@ class RetimeBackend(Backend):
         if not self.music:
             raise InvalidInputError("the retime backend needs music (backend option music=...)")
         library = index_library(
-            library_files(self.music), progress=lambda f, stage: progress(0.4 * f, stage)
+            find_songs(self.music), progress=lambda f, stage: progress(0.4 * f, stage)
         )
         tracks = list(library.tracks)
         unreadable = [{"path": path, "error": why} for path, why in library.unreadable]
@@ -151,8 +137,12 @@ class RetimeBackend(Backend):
         best = ranked[0]
         name = Path(best.music.path).name
         progress(0.55, f"stretching {name}")
-        audio = decode_audio(best.music.path, sample_rate_hz=self.sample_rate_hz, channels=2)
-        source = audio.samples.astype(np.float32)
+        source = {
+            stem_name(path) if best.music.stem_paths else "music": decode_audio(
+                path, sample_rate_hz=self.sample_rate_hz, channels=2
+            ).samples.astype(np.float32)
+            for path in best.music.stem_paths or (best.music.path,)
+        }
         cuts = [h.time_s for h in must]
         starts = match_track(
             best.music,
@@ -169,6 +159,7 @@ class RetimeBackend(Backend):
         metadata = {
             "backend": self.name,
             "music": best.music.path,
+            "music_stems": [stem_name(p) for p in best.music.stem_paths],
             "offset_s": round(best.offset_s, 4),
             "max_stretch": self.max_stretch,
             "largest_stretch": round(best.largest_stretch, 4),
@@ -212,7 +203,9 @@ class RetimeBackend(Backend):
             metadata,
         )
 
-    def _best_take(self, source: np.ndarray, queue: list, request: ScoreRequest, *, progress):
+    def _best_take(
+        self, source: dict[str, np.ndarray], queue: list, request: ScoreRequest, *, progress
+    ):
         """(match, failures, take) of the fit heard best once rendered: the track's best
         starts in turn, each that fails refitted once without the landmarks not heard (an
         onset sounding stronger nearby, or no tracked beat at the cut); at most
@@ -248,26 +241,31 @@ class RetimeBackend(Backend):
                 )
         return rendered
 
-    def _render(self, source: np.ndarray, best, request: ScoreRequest):
-        """(mix, stems, loudness report, heard accents, ending) of one fit: stretched,
-        ended (:func:`end_musically`), mastered, and measured."""
-        stretched = render_through(
-            source,
-            best.fit.time_map,
-            sample_rate_hz=self.sample_rate_hz,
-            duration_s=request.duration_s,
-        )
-        ending = end_musically(
-            stretched,
-            best,
-            cuts_s=[h.time_s for h in request.hits if h.kind in ("cut", "marker")],
-            sample_rate_hz=self.sample_rate_hz,
-            duration_s=request.duration_s,
-        )
+    def _render(self, source: dict[str, np.ndarray], best, request: ScoreRequest):
+        """(mix, stems, loudness report, heard accents, ending) of one fit: every stem of
+        ``source`` ({name: float32[2, n]}) stretched through the one map, ended
+        (:func:`end_musically`), mastered together, and the mix measured."""
+        stretched = {
+            name: render_through(
+                audio,
+                best.fit.time_map,
+                sample_rate_hz=self.sample_rate_hz,
+                duration_s=request.duration_s,
+            )
+            for name, audio in source.items()
+        }
+        for audio in stretched.values():
+            ending = end_musically(
+                audio,
+                best,
+                cuts_s=[h.time_s for h in request.hits if h.kind in ("cut", "marker")],
+                sample_rate_hz=self.sample_rate_hz,
+                duration_s=request.duration_s,
+            )
         mix, stems, report = master_stems(
-            {"music": stretched},
+            stretched,
             self.sample_rate_hz,
-            n_samples=stretched.shape[1],
+            n_samples=int(round(request.duration_s * self.sample_rate_hz)),
             target_lufs=self.target_lufs,
             ceiling_dbtp=self.ceiling_dbtp,
         )

@@ -9,14 +9,12 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
 
 from v2m.model.analysis import analyze
-from v2m.model.errors import ModelError
 from v2m.model.media import decode_audio, probe
 from v2m.model.types import EventCurve
 
@@ -37,6 +35,8 @@ class MusicAnalysis:
         onset_strength: float64[len(onsets_s)] — relative strength of each onset (max 1).
         curve: the smoothed V2M-Zero event curve of the music (``spectral`` encoder).
         has_beat: False when no steady pulse was found (landmarks are onsets then).
+        stem_paths: the stem files when the recording is a folder of one song's stems (then
+            ``path`` is the folder and the analysis is of their sum); empty otherwise.
     """
 
     path: str
@@ -49,6 +49,7 @@ class MusicAnalysis:
     onset_strength: np.ndarray
     curve: EventCurve
     has_beat: bool
+    stem_paths: tuple[str, ...] = ()
 
 
 def cache_dir() -> Path:
@@ -182,29 +183,3 @@ def _load(cached: Path, path: str) -> MusicAnalysis:
             ),
             has_beat=bool(meta["has_beat"]),
         )
-
-
-@dataclass(frozen=True)
-class LibraryIndex:
-    """What indexing a library found: the analyses, and the files that could not be read."""
-
-    tracks: tuple[MusicAnalysis, ...]
-    unreadable: tuple[tuple[str, str], ...]
-    """(path, why) per file that could not be analysed."""
-
-
-def index_library(
-    files: list[str], *, progress: Callable[[float, str], None] | None = None
-) -> LibraryIndex:
-    """Analyse (or load from the cache) every file; unreadable ones are listed, not fatal."""
-    tracks, unreadable = [], []
-    for i, path in enumerate(files):
-        if progress is not None:
-            progress(i / max(1, len(files)), f"analysing {Path(path).name}")
-        try:
-            tracks.append(analyze_music(path))
-        except (ModelError, OSError) as exc:
-            unreadable.append((path, str(exc)))
-    if progress is not None:
-        progress(1.0, "indexed")
-    return LibraryIndex(tuple(tracks), tuple(unreadable))

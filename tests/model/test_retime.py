@@ -273,3 +273,34 @@ def test_bad_music_is_refused_with_the_reason(tmp_path, cache, make_clip):
     options = ScoreOptions(backend="retime", backend_options={"music": str(junk)})
     with pytest.raises(InvalidInputError, match="no readable recording.*junk.flac"):
         score(clip, options)
+
+
+def test_a_folder_of_one_songs_stems_comes_back_as_stems(tmp_path, cache, make_clip):
+    """Two stems of equal length (drums, a tone) beside a library's single track: the folder
+    is one song, analysed from its sum, retimed by one map, returned as two stems."""
+    from v2m.model.options import ScoreOptions
+    from v2m.model.pipeline import score
+    from v2m.model.retime.library import find_songs
+    from v2m.model.sample_clip import ClipSpec
+
+    loop = drum_loop(118, 30.0)
+    song = tmp_path / "library" / "My Song"
+    song.mkdir(parents=True)
+    write_audio(song / "Drums.flac", loop, RATE)
+    t = np.arange(loop.shape[1]) / RATE
+    write_audio(song / "Pad.flac", np.stack([0.05 * np.sin(2 * np.pi * 220 * t)] * 2), RATE)
+    _track(tmp_path / "library", 97, duration_s=30.0)
+    songs = find_songs(str(tmp_path / "library"))
+    assert [(Path(s.path).name, len(s.stems)) for s in songs] == [
+        ("loop_97.flac", 0),
+        ("My Song", 2),
+    ]
+    clip = make_clip(ClipSpec(duration_s=6, cut_times_s=(2.03, 4.06), seed=63))
+    options = ScoreOptions(backend="retime", backend_options={"music": str(song)})
+    r = score(clip, options).result
+    assert sorted(r.stems) == ["drums", "pad"] and r.metadata["music_stems"] == ["drums", "pad"]
+    total = r.stems["drums"] + r.stems["pad"]
+    assert np.corrcoef(total[0], r.mix[0])[0, 1] > 0.95  # the mix is their sum, limited
+    assert np.abs(r.stems["pad"]).max() > 0.01 and all(
+        abs(p.error_frames) <= 1 for p in r.hit_report if p.kind == "cut"
+    )
