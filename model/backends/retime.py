@@ -20,6 +20,7 @@ from v2m.model.hits import is_must_hit
 from v2m.model.mastering import master_stems
 from v2m.model.media import decode_audio
 from v2m.model.metrics import beat_times
+from v2m.model.retime.captions import shortlist
 from v2m.model.retime.fit import DEFAULT_MAX_STRETCH, fit_time_map
 from v2m.model.retime.library import find_songs, index_library, stem_name
 from v2m.model.retime.match import match_track, matched, rank_matches
@@ -127,8 +128,9 @@ class RetimeBackend(Backend):
             raise InvalidInputError(f"no readable recording in {self.music!r} ({why})")
         must = [h for h in request.hits if is_must_hit(h)]
         progress(0.45, "matching")
+        fitting, prompt_fits = shortlist(request.options.prompt, tracks)
         ranked = rank_matches(
-            tracks,
+            fitting,
             [h.time_s for h in must],
             video_curve=request.curve,
             duration_s=request.duration_s,
@@ -176,6 +178,9 @@ class RetimeBackend(Backend):
                     "cuts_hit": m.hits,
                     "largest_stretch": round(m.largest_stretch, 4),
                     "curve_r": round(m.curve_r, 3),
+                    "prompt_fit": None
+                    if prompt_fits is None
+                    else round(prompt_fits[m.music.path], 3),
                 }
                 for m in ranked[:ALTERNATIVES]
             ],

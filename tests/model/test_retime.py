@@ -304,3 +304,27 @@ def test_a_folder_of_one_songs_stems_comes_back_as_stems(tmp_path, cache, make_c
     assert np.abs(r.stems["pad"]).max() > 0.01 and all(
         abs(p.error_frames) <= 1 for p in r.hit_report if p.kind == "cut"
     )
+
+
+def test_the_prompt_chooses_among_captioned_tracks(tmp_path, cache):
+    """Three tracks that fit the edit equally (same tempo); their captions (NAME.txt) say what
+    they are: the prompt picks the one it describes, and without a prompt timing decides."""
+    from v2m.model.retime.captions import caption_of, shortlist
+
+    captions = {
+        "a.flac": "Vibraphone jazz sampler, brushed drums, relaxed",
+        "b.flac": "Drum and bass: breakbeats, sub bass, fast and dark",
+        "c.flac": "String orchestra, Hungarian dance, public domain",
+    }
+    tracks = []
+    for seed, (name, text) in enumerate(captions.items()):
+        path = write_audio(tmp_path / name, drum_loop(120, 20.0, seed=seed), RATE)
+        path.with_suffix(".txt").write_text(text)
+        tracks.append(analyze_music(path))
+    assert caption_of(tracks[1].path).startswith("Drum and bass")
+    kept, fits = shortlist("dark drum & bass for a chase", tracks)
+    assert [Path(t.path).name for t in kept] == ["b.flac"], fits
+    curve = EventCurve(np.ones(130, np.float32), 10.0, 0.0, "test")
+    best = rank_matches(kept, [2.0, 6.0], video_curve=curve, duration_s=12.0, max_stretch=0.08)
+    assert Path(best[0].music.path).name == "b.flac"
+    assert shortlist(None, tracks) == (tracks, None)
