@@ -56,8 +56,11 @@ class ScoreOptions:
         seed: 0 .. 2**32 - 1, the only source of randomness.
         markers_s: must-hit moments, seconds on the source's clock (media or timeline time).
         in_s, out_s: the selection, seconds on the source's clock (``None``: start / end).
-        backend: a registered backend (``composer``, ``flow``, ...); ``backend_options``
-            its named settings (``checkpoint`` for ``flow``).
+        backend: a registered backend (``composer``, ``flow``, ``retime``...);
+            ``backend_options`` its named settings (``checkpoint`` for ``flow``).
+        music: the editor's own recording, or a folder of them (a library), retimed onto the
+            cuts — implies the ``retime`` backend. On a server: a path inside its media roots,
+            or ``upload:ID`` for an uploaded file.
         duck_dialogue: lower the music under speech in the video's own sound.
         preview, plot: also write ``preview.mp4`` / ``curve.png``.
         track_per_stem: timeline write-back puts one audio track per stem, not the mix.
@@ -75,6 +78,7 @@ class ScoreOptions:
     out_s: float | None = None
     backend: str = "composer"
     backend_options: Mapping[str, str] = field(default_factory=dict)
+    music: str | None = None
     duck_dialogue: bool = False
     preview: bool = True
     plot: bool = True
@@ -101,6 +105,7 @@ class ScoreOptions:
             self._check_stems(STEMS)
         _number("seed", self.seed, low=0, high=MAX_SEED, integer=True)
         self._check_times()
+        self._check_music()
         self._check_backend()
         for flag in ("duck_dialogue", "preview", "plot", "track_per_stem"):
             value = getattr(self, flag)
@@ -139,6 +144,31 @@ class ScoreOptions:
         for t in markers:
             _number("marker time (s)", t, low=0, high=MAX_TIME_S)
         object.__setattr__(self, "markers_s", tuple(float(t) for t in markers))
+
+    def _check_music(self) -> None:
+        if self.music is None:
+            return
+        _text("music", self.music, limit=MAX_OPTION_CHARS)
+        if not self.music.strip():
+            raise InvalidInputError("music must name a recording or a folder, got an empty text")
+        if self.backend == "composer":  # the default: music means the retime backend
+            object.__setattr__(self, "backend", "retime")
+        if self.backend != "retime":
+            raise InvalidInputError(
+                f"music is scored by the retime backend, but backend {self.backend!r} was asked "
+                "for; leave the backend unset or choose retime"
+            )
+        given = (
+            self.backend_options.get("music") if isinstance(self.backend_options, Mapping) else None
+        )
+        if given is not None and given != self.music:
+            raise InvalidInputError(
+                f"music is given twice, as {self.music!r} and as backend option {given!r}"
+            )
+
+    def backend_settings(self) -> dict[str, str]:
+        """The backend's constructor options: ``backend_options`` with ``music`` added."""
+        return {**self.backend_options, **({"music": self.music} if self.music else {})}
 
     def _check_backend(self) -> None:
         from v2m.model.backends import backend_entry

@@ -68,7 +68,7 @@ def score(
     """
     o = options or ScoreOptions()
     progress = progress or (lambda fraction, stage: None)
-    engine = create_backend(o.backend, **o.backend_options)
+    engine = create_backend(o.backend, **o.backend_settings())
     available, why = engine.availability()
     if not available:
         raise WeightsNotFoundError(f"backend {o.backend!r} is unavailable: {why}")

@@ -88,6 +88,7 @@ REQUEST_FIELDS = {
     "out_s": "out_s",
     "backend": "backend",
     "backend_options": "backend_options",
+    "music": "music",
     "duck_dialogue": "duck_dialogue",
     "preview": "want_preview",
     "plot": "want_plot",

@@ -99,7 +99,17 @@ def stem_list(text: str | None) -> tuple[str, ...] | None:
     return tuple(s.lower() for s in re.split(r"[,\s+]+", text) if s)
 
 
-_SAME_NAMED = ("prompt", "style", "bpm", "key", "meter", "seed", "backend", "duck_dialogue")
+_SAME_NAMED = (
+    "prompt",
+    "style",
+    "bpm",
+    "key",
+    "meter",
+    "seed",
+    "backend",
+    "music",
+    "duck_dialogue",
+)
 """ScoreOptions fields whose flag keeps the field's name (``--duck-dialogue``...)."""
 
 
@@ -108,10 +118,8 @@ def options_from_args(args: argparse.Namespace, **selection) -> ScoreOptions:
     backend_options = dict(args.backend_option or ())
     if args.checkpoint:
         backend_options["checkpoint"] = args.checkpoint
-    if args.music:
-        backend_options["music"] = args.music
     values = {name: getattr(args, name) for name in _SAME_NAMED}
-    values["backend"] = args.backend or ("retime" if args.music else "composer")
+    values["backend"] = args.backend or "composer"
     return ScoreOptions(
         **values,
         stems=stem_list(args.stems),

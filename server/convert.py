@@ -18,7 +18,7 @@ from v2m.model.options import ScoreOptions
 from v2m.nle_plugins.client import REQUEST_FIELDS
 from v2m.v1 import scoring_pb2 as pb
 
-_UNSET_WHEN_EMPTY = ("prompt", "style", "bpm", "key", "meter", "stems", "in_s", "out_s")
+_UNSET_WHEN_EMPTY = ("prompt", "style", "bpm", "key", "meter", "stems", "in_s", "out_s", "music")
 STEM_CHUNK_FRAMES = 65536
 """Most sample frames per StemChunk (1.4 s at 48 kHz; 512 KiB of stereo float32); fewer when
 the server's message limit is smaller."""

@@ -23,8 +23,12 @@ from v2m.server.errors import BadRequestError, JobCancelled, JobFailed, status_f
 from v2m.server.jobs import ACTIVE, Job, JobManager
 from v2m.server.paths import resolve_media_path
 from v2m.server.settings import ServerSettings
+from v2m.server.uploads import find_upload
 from v2m.server.worker_stream import WorkerStream
 from v2m.v1 import scoring_pb2 as pb
+
+UPLOAD_PREFIX = "upload:"
+"""A path option spelled ``upload:ID`` names a file sent with UploadMedia."""
 
 
 @dataclass(frozen=True)
@@ -71,14 +75,19 @@ class JobRunner:
         return job, joined
 
     def _server_paths(self, options: ScoreOptions, path_options) -> ScoreOptions:
-        """Backend options that name files or folders, resolved inside the media roots."""
+        """``music`` and the backend options that name files or folders, resolved inside the
+        media roots (``upload:ID`` names an uploaded file)."""
         resolved = {
-            name: str(resolve_media_path(value, self.roots, folder=True))
-            if name in path_options
-            else value
+            name: self._server_path(value) if name in path_options else value
             for name, value in options.backend_options.items()
         }
-        return dataclasses.replace(options, backend_options=resolved)
+        music = self._server_path(options.music) if options.music else None
+        return dataclasses.replace(options, backend_options=resolved, music=music)
+
+    def _server_path(self, value: str) -> str:
+        if value.startswith(UPLOAD_PREFIX):
+            return str(find_upload(self.data_dir / "uploads", value[len(UPLOAD_PREFIX) :]))
+        return str(resolve_media_path(value, self.roots, folder=None))
 
     async def _run(self, job: Job, options: ScoreOptions, path: str, fmt: str, device: str):
         """Compute one Score job, publishing its events to the job's log."""

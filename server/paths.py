@@ -8,9 +8,10 @@ from v2m.model.errors import MediaNotFoundError
 from v2m.server.errors import BadRequestError, PathOutsideRootsError
 
 
-def resolve_media_path(path: str, roots: tuple[Path, ...], *, folder: bool = False) -> Path:
-    """The real path of ``path`` (relative paths are taken from the first root): a file, or
-    with ``folder`` a directory (a model checkpoint, a music library).
+def resolve_media_path(path: str, roots: tuple[Path, ...], *, folder: bool | None = False) -> Path:
+    """The real path of ``path`` (relative paths are taken from the first root): a file, with
+    ``folder`` a directory (a model checkpoint), with ``folder=None`` either (a recording or a
+    music library).
 
     Symlinks are resolved before the check, so a link that points out of the roots is refused
     like ``..``. Raises PathOutsideRootsError, MediaNotFoundError or BadRequestError.
@@ -26,7 +27,8 @@ def resolve_media_path(path: str, roots: tuple[Path, ...], *, folder: bool = Fal
             f"path {path!r} is outside the server's media roots "
             f"({', '.join(str(r) for r in roots)})"
         )
-    if not (real.is_dir() if folder else real.is_file()):
-        kind = "folder" if folder else "media file"
+    found = real.exists() if folder is None else (real.is_dir() if folder else real.is_file())
+    if not found:
+        kind = {None: "file or folder", True: "folder", False: "media file"}[folder]
         raise MediaNotFoundError(f"{kind} not found on the server: {path!r}")
     return real

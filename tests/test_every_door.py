@@ -27,14 +27,15 @@ EVERY_OPTION = ScoreOptions(
     markers_s=(1.5, 2.25),
     in_s=0.5,
     out_s=5.5,
-    backend="composer",
+    backend="retime",
     backend_options={},
+    music="library/our track.flac",
     duck_dialogue=True,
     preview=False,
     plot=False,
     track_per_stem=True,
 )
-"""Every field away from its default (backend_options: composer takes none)."""
+"""Every field away from its default (backend_options: left to the tests below)."""
 
 CLI_FLAGS = {
     "prompt": ["--prompt", "dark trailer"],
@@ -47,8 +48,9 @@ CLI_FLAGS = {
     "markers_s": ["--marker", "1.5", "--marker", "2.25"],
     "in_s": ["--in", "0.5"],
     "out_s": ["--out-point", "5.5"],
-    "backend": ["--backend", "composer"],
+    "backend": ["--backend", "retime"],
     "backend_options": [],
+    "music": ["--music", "library/our track.flac"],
     "duck_dialogue": ["--duck-dialogue"],
     "preview": ["--no-preview"],
     "plot": ["--no-plot"],
@@ -129,12 +131,29 @@ def test_the_client_refuses_options_it_does_not_know(bad):
         request_fields(bad)
 
 
-def test_music_on_the_command_line_means_the_retime_backend():
-    from v2m.server.cli import build_parser
-    from v2m.server.cli_options import options_from_args
-
+def test_music_means_the_retime_backend_at_every_door(tmp_path):
     args = build_parser().parse_args(["score", "x.mp4", "-o", "o", "--music", "mine.flac"])
     options = options_from_args(args)
-    assert options.backend == "retime" and options.backend_options == {"music": "mine.flac"}
+    assert options.backend == "retime" and options.music == "mine.flac"
+    assert options.backend_settings() == {"music": "mine.flac"}
     plain = options_from_args(build_parser().parse_args(["score", "x.mp4", "-o", "o"]))
-    assert plain.backend == "composer" and plain.backend_options == {}
+    assert plain.backend == "composer" and plain.music is None
+    request = pb.ScoreRequest(media=pb.MediaRef(path="x.mp4"), music="lib")
+    assert options_from_request(request).backend == "retime"
+    _, from_sidecar = job_request(tmp_path / "clip.mp4", {"music": "lib"}, preview=True)
+    assert from_sidecar.backend == "retime" and from_sidecar.music == "lib"
+
+
+@pytest.mark.parametrize(
+    ("values", "message"),
+    [
+        ({"music": "x.flac", "backend": "flow"}, "retime backend.*'flow'"),
+        ({"music": "  "}, "empty"),
+        ({"music": "a.flac", "backend_options": {"music": "b.flac"}}, "given twice"),
+    ],
+)
+def test_music_that_cannot_be_meant_is_refused(values, message):
+    from v2m.model.errors import InvalidInputError
+
+    with pytest.raises(InvalidInputError, match=message):
+        ScoreOptions(**values)

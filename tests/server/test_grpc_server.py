@@ -571,3 +571,36 @@ def test_a_second_client_can_watch_a_running_job(server):
         with pytest.raises(grpc.RpcError) as err:  # finished and delivered: use GetJob
             list(watcher.WatchJob(pb.GetJobRequest(job_id=job_id), timeout=10))
         assert err.value.code() == grpc.StatusCode.FAILED_PRECONDITION
+
+
+def test_score_with_the_editors_music_by_path_or_upload(server, media_root, tmp_path):
+    """ScoreRequest.music: a recording inside the media roots, or an uploaded one
+    (``upload:ID``); one outside the roots is refused and the server keeps serving."""
+    import json
+
+    from tests.helpers import write_audio
+    from tests.model.test_retime import RATE, drum_loop
+    from v2m.nle_plugins.client import ScoringClient
+
+    write_audio(media_root / "ours.flac", drum_loop(118, 20.0), RATE)
+    away = write_audio(tmp_path / "theirs.flac", drum_loop(124, 20.0, seed=4), RATE)
+    with ScoringClient(f"127.0.0.1:{server.port}") as client:
+        uid = client.upload(away)
+        for music, name in (("ours.flac", "ours.flac"), (f"upload:{uid}", uid)):
+            request = pb.ScoreRequest(media=pb.MediaRef(path="clip.mp4"), music=music)
+            events = list(client.stub.Score(request, timeout=240))
+            result = events[-1].result
+            metadata = json.loads(result.metadata_json)
+            assert metadata["backend"] == "retime" and name in metadata["music"]
+            assert all(abs(h.error_frames) <= 1 for h in result.plan.hits if h.kind == "cut")
+        with pytest.raises(grpc.RpcError) as err:
+            list(
+                client.stub.Score(
+                    pb.ScoreRequest(media=pb.MediaRef(path="clip.mp4"), music=str(away)), timeout=30
+                )
+            )
+        assert (
+            err.value.code() == grpc.StatusCode.PERMISSION_DENIED
+            and "media roots" in err.value.details()
+        )
+        assert healthy(client.channel)

@@ -155,6 +155,35 @@
       `true peak ${(loud.truePeakDbtp || 0).toFixed(1)} dBTP`;
   }
 
+  /** The retime engine's other tracks that fit (from the result's metadata): a button each
+   * that scores the selection again with that track. */
+  function showAlternatives(result) {
+    let metadata = {};
+    try {
+      metadata = JSON.parse(result.metadataJson || "{}");
+    } catch (error) {
+      metadata = {};
+    }
+    const others = (metadata.alternatives || []).filter((a) => a.music !== metadata.music);
+    const list = $("alternatives-list");
+    list.textContent = "";
+    for (const alt of others) {
+      const button = document.createElement("button");
+      button.type = "button";
+      button.className = "alternative";
+      button.dataset.music = alt.music;
+      const name = alt.music.split(/[\\/]/).pop();
+      button.textContent = `${name} (${alt.cuts_hit} cuts, stretch ${(100 * alt.largest_stretch).toFixed(1)} %)`;
+      button.title = `Score again with ${alt.music}`;
+      button.onclick = () => {
+        $("opt-music").value = alt.music;
+        score();
+      };
+      list.appendChild(button);
+    }
+    $("alternatives").hidden = others.length === 0;
+  }
+
   function addStemRow(name) {
     const body = $("stems").querySelector("tbody");
     const tr = document.createElement("tr");
@@ -267,6 +296,7 @@
       state.result = event.result;
       showPlan(event.result.plan || state.plan || {});
       showSummary(event.result);
+      showAlternatives(event.result);
       note("result");
     }
   }

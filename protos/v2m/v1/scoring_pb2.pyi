@@ -107,7 +107,7 @@ class AnalyzeEvent(_message.Message):
     def __init__(self, progress: _Optional[_Union[Progress, _Mapping]] = ..., curve: _Optional[_Union[CurveChunk, _Mapping]] = ..., cut: _Optional[_Union[Cut, _Mapping]] = ..., summary: _Optional[_Union[AnalysisSummary, _Mapping]] = ...) -> None: ...
 
 class ScoreRequest(_message.Message):
-    __slots__ = ("media", "prompt", "style", "in_s", "out_s", "seed", "backend", "markers_s", "bpm", "key", "meter", "stems", "audio_format", "duck_dialogue", "want_plot", "backend_options", "want_preview", "track_per_stem")
+    __slots__ = ("media", "prompt", "style", "in_s", "out_s", "seed", "backend", "markers_s", "bpm", "key", "meter", "stems", "audio_format", "duck_dialogue", "want_plot", "backend_options", "want_preview", "track_per_stem", "music")
     class BackendOptionsEntry(_message.Message):
         __slots__ = ("key", "value")
         KEY_FIELD_NUMBER: _ClassVar[int]
@@ -133,6 +133,7 @@ class ScoreRequest(_message.Message):
     BACKEND_OPTIONS_FIELD_NUMBER: _ClassVar[int]
     WANT_PREVIEW_FIELD_NUMBER: _ClassVar[int]
     TRACK_PER_STEM_FIELD_NUMBER: _ClassVar[int]
+    MUSIC_FIELD_NUMBER: _ClassVar[int]
     media: MediaRef
     prompt: str
     style: str
@@ -151,7 +152,8 @@ class ScoreRequest(_message.Message):
     backend_options: _containers.ScalarMap[str, str]
     want_preview: bool
     track_per_stem: bool
-    def __init__(self, media: _Optional[_Union[MediaRef, _Mapping]] = ..., prompt: _Optional[str] = ..., style: _Optional[str] = ..., in_s: _Optional[float] = ..., out_s: _Optional[float] = ..., seed: _Optional[int] = ..., backend: _Optional[str] = ..., markers_s: _Optional[_Iterable[float]] = ..., bpm: _Optional[float] = ..., key: _Optional[str] = ..., meter: _Optional[int] = ..., stems: _Optional[_Iterable[str]] = ..., audio_format: _Optional[str] = ..., duck_dialogue: _Optional[bool] = ..., want_plot: _Optional[bool] = ..., backend_options: _Optional[_Mapping[str, str]] = ..., want_preview: _Optional[bool] = ..., track_per_stem: _Optional[bool] = ...) -> None: ...
+    music: str
+    def __init__(self, media: _Optional[_Union[MediaRef, _Mapping]] = ..., prompt: _Optional[str] = ..., style: _Optional[str] = ..., in_s: _Optional[float] = ..., out_s: _Optional[float] = ..., seed: _Optional[int] = ..., backend: _Optional[str] = ..., markers_s: _Optional[_Iterable[float]] = ..., bpm: _Optional[float] = ..., key: _Optional[str] = ..., meter: _Optional[int] = ..., stems: _Optional[_Iterable[str]] = ..., audio_format: _Optional[str] = ..., duck_dialogue: _Optional[bool] = ..., want_plot: _Optional[bool] = ..., backend_options: _Optional[_Mapping[str, str]] = ..., want_preview: _Optional[bool] = ..., track_per_stem: _Optional[bool] = ..., music: _Optional[str] = ...) -> None: ...
 
 class JobAccepted(_message.Message):
     __slots__ = ("job_id", "joined")
