@@ -35,14 +35,16 @@ def result_lines(done) -> list[str]:
     r = job.result
     meta = r.metadata
     tempo = meta["tempo"]
+    what = "music as recorded" if "music" in meta else f"style {meta['style']} in {meta['key']}"
     lines = [
         f"prompt ({job.prompt_source}): {job.request.prompt}",
-        f"style {meta['style']} in {meta['key']}, {tempo['bpm_min']:.1f}-{tempo['bpm_max']:.1f} "
+        f"{what}, {tempo['bpm_min']:.1f}-{tempo['bpm_max']:.1f} "
         f"bpm{' (constant)' if tempo['constant'] else ' (follows the hits)'}, "
         f"{meta['loudness']['integrated_lufs']:.1f} LUFS, peak "
         f"{meta['loudness']['true_peak_dbtp']:.1f} dBTP; rendered with "
         f"{meta.get('renderer', meta.get('backend', '?'))}",
         *(f"  {stem:8s} {played}" for stem, played in meta.get("instruments", {}).items()),
+        *(retime_lines(meta) if "music" in meta else []),
         f"hits ({len(r.hit_report)}):",
     ]
     fps = job.request.frame_rate_hz
@@ -55,6 +57,36 @@ def result_lines(done) -> list[str]:
             f"  {stamp or format_timecode(p.time_s + in_s, fps)}  {p.kind:7s} bar {bar:3d} "
             f"{where:8s}  error {p.error_ms:+6.1f} ms  {p.error_frames:+.2f} frames"
         )
+    return lines
+
+
+def retime_lines(meta: dict) -> list[str]:
+    """The retime backend's choices: the track and start, stretch, bar edits, the ending, the
+    other tracks that fit, and the files it could not read."""
+    from pathlib import Path
+
+    edits = meta["bar_edits"]
+    stems = f" ({len(meta['music_stems'])} stems)" if meta.get("music_stems") else ""
+    lines = [
+        f"music: {Path(meta['music']).name}{stems} from {meta['offset_s']:.2f} s; largest "
+        f"stretch {100 * meta['largest_stretch']:.1f} % (bound {100 * meta['max_stretch']:.0f} %)"
+        f"; {len(edits)} bar edit{'s' * (len(edits) != 1)}; ending: {meta['ending']['kind']} "
+        f"from {meta['ending']['from_s']:.2f} s",
+        *(
+            f"  bar edit at {e['target_s']:.2f} s: {e['kind']} {e['bars']} bar"
+            f"{'s' * (e['bars'] != 1)} ({e['from_source_s']:.2f} s -> {e['to_source_s']:.2f} s)"
+            for e in edits
+        ),
+    ]
+    if meta.get("pulse", "steady") != "steady":
+        lines.append(f"  pulse: {meta['pulse']}")
+    for alt in meta["alternatives"]:
+        if alt["music"] != meta["music"]:
+            lines.append(
+                f"  also fits: {Path(alt['music']).name} from {alt['offset_s']:.2f} s "
+                f"({alt['cuts_hit']} cuts, stretch {100 * alt['largest_stretch']:.1f} %)"
+            )
+    lines += [f"  could not read {u['path']}: {u['error']}" for u in meta["unreadable"]]
     return lines
 
 

@@ -1,10 +1,11 @@
 """A library: the songs a music option names, each one recording or a folder of its stems.
 
-A folder holds songs: each audio file is one, except that a folder whose audio files (2 to
-:data:`MAX_STEMS`, nothing else below it) all last the same (within :data:`SAME_LENGTH_S`) is
-one song's stems — exported stems share their length to the sample, different songs almost
-never do. A stem song is analysed from the sum of its stems (kept beside the analysis cache),
-retimed with one map, and comes back as stems.
+A folder holds songs: each audio file is one, except in a folder named as stems (its name
+ends in "stems": ``Our Song stems``, ``our_song.stems``, ``Our Song (Stems)``), whose audio
+files (2 to :data:`MAX_STEMS`) are one song's parts and must all last the same (within
+:data:`SAME_LENGTH_S`; exported stems share their length to the sample). The name decides, not
+the lengths alone: a pack of loops has equal lengths too. A stem song is analysed from the sum
+of its stems (kept beside the analysis cache), retimed with one map, and comes back as stems.
 """
 
 from __future__ import annotations
@@ -40,14 +41,31 @@ def _audio_in(folder: Path) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.is_file() and p.suffix.lower() in AUDIO_SUFFIXES)
 
 
-def _is_stem_folder(folder: Path, files: list[Path]) -> bool:
-    if not 2 <= len(files) <= MAX_STEMS or any(p.is_dir() for p in folder.iterdir()):
+STEM_FOLDER = re.compile(r"stems\W*$", re.IGNORECASE)
+
+
+def _stem_folder(folder: Path, files: list[Path]) -> bool:
+    """Whether ``folder`` is one song's stems (by its name), checking they fit together.
+
+    Raises:
+        InvalidInputError: a stem folder with too few or too many files, or stems of
+            different lengths (naming each length).
+    """
+    if not STEM_FOLDER.search(folder.name):
         return False
-    try:
-        lengths = [probe(p).duration_s for p in files]
-    except (ModelError, OSError):
-        return False
-    return max(lengths) - min(lengths) <= SAME_LENGTH_S
+    if not 2 <= len(files) <= MAX_STEMS:
+        raise InvalidInputError(
+            f"stem folder {str(folder)!r} holds {len(files)} audio files; a song's stems are "
+            f"2 to {MAX_STEMS} files of one length"
+        )
+    lengths = {p.name: probe(p).duration_s for p in files}
+    if max(lengths.values()) - min(lengths.values()) > SAME_LENGTH_S:
+        listed = ", ".join(f"{name} {s:.3f} s" for name, s in lengths.items())
+        raise InvalidInputError(
+            f"the stems in {str(folder)!r} differ in length ({listed}); export them from one "
+            "start to one end"
+        )
+    return True
 
 
 def find_songs(music: str) -> list[Song]:
@@ -56,7 +74,9 @@ def find_songs(music: str) -> list[Song]:
 
     Raises:
         MediaNotFoundError: ``music`` is neither a file nor a folder.
-        InvalidInputError: the folder holds no audio files.
+        InvalidInputError: the folder holds no audio files, or a stem folder's files do not
+            fit together.
+        MediaError: a stem whose length cannot be read.
     """
     path = Path(music)
     if path.is_file():
@@ -66,7 +86,7 @@ def find_songs(music: str) -> list[Song]:
     songs = []
     for folder in sorted({path, *(p for p in path.rglob("*") if p.is_dir())}):
         files = _audio_in(folder)
-        if _is_stem_folder(folder, files):
+        if _stem_folder(folder, files):
             songs.append(Song(str(folder), tuple(str(p) for p in files)))
         else:
             songs += [Song(str(p)) for p in files]

@@ -276,15 +276,16 @@ def test_bad_music_is_refused_with_the_reason(tmp_path, cache, make_clip):
 
 
 def test_a_folder_of_one_songs_stems_comes_back_as_stems(tmp_path, cache, make_clip):
-    """Two stems of equal length (drums, a tone) beside a library's single track: the folder
-    is one song, analysed from its sum, retimed by one map, returned as two stems."""
+    """Two stems of equal length (drums, a tone) in a folder named as stems, beside a
+    library's single track: the folder is one song, analysed from its sum, retimed by one map,
+    returned as two stems. Stems of different lengths are refused, naming them."""
     from v2m.model.options import ScoreOptions
     from v2m.model.pipeline import score
     from v2m.model.retime.library import find_songs
     from v2m.model.sample_clip import ClipSpec
 
     loop = drum_loop(118, 30.0)
-    song = tmp_path / "library" / "My Song"
+    song = tmp_path / "library" / "My Song (stems)"
     song.mkdir(parents=True)
     write_audio(song / "Drums.flac", loop, RATE)
     t = np.arange(loop.shape[1]) / RATE
@@ -293,7 +294,7 @@ def test_a_folder_of_one_songs_stems_comes_back_as_stems(tmp_path, cache, make_c
     songs = find_songs(str(tmp_path / "library"))
     assert [(Path(s.path).name, len(s.stems)) for s in songs] == [
         ("loop_97.flac", 0),
-        ("My Song", 2),
+        ("My Song (stems)", 2),
     ]
     clip = make_clip(ClipSpec(duration_s=6, cut_times_s=(2.03, 4.06), seed=63))
     options = ScoreOptions(backend="retime", backend_options={"music": str(song)})
@@ -301,6 +302,9 @@ def test_a_folder_of_one_songs_stems_comes_back_as_stems(tmp_path, cache, make_c
     assert sorted(r.stems) == ["drums", "pad"] and r.metadata["music_stems"] == ["drums", "pad"]
     total = r.stems["drums"] + r.stems["pad"]
     assert np.corrcoef(total[0], r.mix[0])[0, 1] > 0.95  # the mix is their sum, limited
+    write_audio(song / "Short.flac", drum_loop(118, 12.0), RATE)
+    with pytest.raises(InvalidInputError, match="differ in length.*Short.flac 12"):
+        find_songs(str(song))
     assert np.abs(r.stems["pad"]).max() > 0.01 and all(
         abs(p.error_frames) <= 1 for p in r.hit_report if p.kind == "cut"
     )
@@ -328,3 +332,27 @@ def test_the_prompt_chooses_among_captioned_tracks(tmp_path, cache):
     best = rank_matches(kept, [2.0, 6.0], video_curve=curve, duration_s=12.0, max_stretch=0.08)
     assert Path(best[0].music.path).name == "b.flac"
     assert shortlist(None, tracks) == (tracks, None)
+
+
+def test_the_command_line_scores_with_your_music_and_says_what_it_did(
+    tmp_path, cache, make_clip, capsys
+):
+    from v2m.model.sample_clip import ClipSpec
+    from v2m.server.cli import main
+
+    clip = make_clip(ClipSpec(duration_s=6, cut_times_s=(2.0, 4.1), seed=64))
+    library = tmp_path / "library"
+    library.mkdir()
+    _track(library, 118, duration_s=20.0)
+    _track(library, 131, duration_s=20.0)
+    (library / "broken.wav").write_bytes(b"RIFF")
+    out = tmp_path / "out"
+    assert main(["score", str(clip), "-o", str(out), "--music", str(library), "-q"]) == 0
+    text = capsys.readouterr().out
+    assert "music as recorded" in text and "largest stretch" in text and "ending:" in text
+    assert "also fits: loop_" in text and "could not read" in text and "broken.wav" in text
+    import json
+
+    hits = json.loads((out / "hits.json").read_text())
+    assert hits["result"]["time_map"] and "bar_edits" in hits["result"]
+    assert hits["settings"]["music"] == str(library)

@@ -3,6 +3,8 @@ hit report, cancel, readable errors, token auth. Screenshots go to test-artifact
 
 import pytest
 
+from tests.helpers import write_audio
+from tests.model.test_retime import RATE, drum_loop
 from tests.panel.conftest import ServeProcess, panel_state
 from v2m.model.sample_clip import ClipSpec, render_clip
 
@@ -17,6 +19,10 @@ def media_root(tmp_path_factory):
         root / "long.mp4",
         ClipSpec(duration_s=60, width=320, height=180, cut_times_s=tuple(range(4, 60, 5)), seed=82),
     )
+    library = root / "library"
+    library.mkdir()
+    for bpm, seed in ((118, 0), (131, 1)):
+        write_audio(library / f"loop_{bpm}.flac", drum_loop(bpm, 20.0, seed=seed), RATE)
     return root
 
 
@@ -114,6 +120,36 @@ def test_more_settings_reach_the_server(browser, serve):
     page.click("#score")
     page.wait_for_selector("#error:not([hidden])")
     assert "is not a list of seconds" in page.text_content("#error")
+
+
+def test_your_music_engine_and_the_other_tracks_that_fit(browser, serve, screenshots):
+    """The editor names a library on the server: the retime engine scores from the track that
+    fits best, the panel offers the other as a button, and pressing it scores with that one."""
+    import json
+
+    page = _open(browser, serve.url)
+    assert "retime" in page.eval_on_selector_all("#backend option", "os => os.map(o => o.value)")
+    page.fill("#media-path", "clip.mp4")
+    page.fill("#opt-music", "library")
+    page.click("#score")
+    page.wait_for_function("!v2mPanel.state.running && v2mPanel.state.result", timeout=240_000)
+    state = panel_state(page)
+    first = json.loads(state["result"]["metadataJson"])
+    assert state["error"] is None and first["backend"] == "retime"
+    page.wait_for_selector("#alternatives:not([hidden])")
+    screenshots(page, "music-alternatives")
+    (other,) = page.eval_on_selector_all(
+        "#alternatives button", "bs => bs.map(b => b.dataset.music)"
+    )
+    assert other != first["music"] and "loop_" in other
+    page.click("#alternatives button")
+    page.wait_for_function(
+        "!v2mPanel.state.running && v2mPanel.state.result && "
+        f"JSON.parse(v2mPanel.state.result.metadataJson).music === {json.dumps(other)}",
+        timeout=240_000,
+    )
+    cuts = [h for h in panel_state(page)["result"]["plan"]["hits"] if h["kind"] == "cut"]
+    assert sum(abs(h.get("errorFrames", 0)) <= 1 for h in cuts) >= len(cuts) - 1
 
 
 def test_cancel_and_server_errors_are_shown_readably(browser, serve, screenshots):
