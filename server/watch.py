@@ -124,7 +124,8 @@ def sidecar_options(path: Path) -> dict:
 
 def job_request(path: Path, table: dict, *, preview: bool):
     """The (source, ScoreOptions) a watched file and its sidecar table ask for. ``in`` /
-    ``out`` are seconds, or record timecode (text) for a timeline."""
+    ``out`` are seconds, or record timecode (text) for a timeline; a relative ``music`` path
+    is taken from the input's folder."""
     from v2m.model.errors import InvalidInputError
     from v2m.server.cli_options import stem_list
     from v2m.server.score_job import TimelineSource, source_for
@@ -138,6 +139,9 @@ def job_request(path: Path, table: dict, *, preview: bool):
     for name in ("stems", "markers_s"):
         if isinstance(values.get(name), list):
             values[name] = tuple(values[name])
+    music = values.get("music")
+    if isinstance(music, str) and music.strip() and not Path(music).is_absolute():
+        values["music"] = str(path.parent / music)  # beside the input, like its sidecar
     values.setdefault("preview", preview)
     options = ScoreOptions(**values, **seconds)
     source = source_for(

@@ -1,6 +1,7 @@
 """Every door reaches every scoring option. A field added to ScoreOptions fails these tests
 until the proto, the command line, the watch-folder sidecar and the panel each carry it."""
 
+import dataclasses
 import re
 import tomllib
 
@@ -114,7 +115,8 @@ def test_the_watch_folder_sidecar_carries_every_option(tmp_path):
             lines.append(f"{key} = {value!r}")
     table = tomllib.loads("\n".join(lines))["score"]
     _, options = job_request(tmp_path / "clip.mp4", table, preview=True)
-    assert options == EVERY_OPTION
+    music = str(tmp_path / EVERY_OPTION.music)  # relative: from the input's folder
+    assert options == dataclasses.replace(EVERY_OPTION, music=music)
 
 
 def test_the_panel_has_a_control_for_every_option():
@@ -140,8 +142,8 @@ def test_music_means_the_retime_backend_at_every_door(tmp_path):
     assert plain.backend == "composer" and plain.music is None
     request = pb.ScoreRequest(media=pb.MediaRef(path="x.mp4"), music="lib")
     assert options_from_request(request).backend == "retime"
-    _, from_sidecar = job_request(tmp_path / "clip.mp4", {"music": "lib"}, preview=True)
-    assert from_sidecar.backend == "retime" and from_sidecar.music == "lib"
+    _, from_sidecar = job_request(tmp_path / "clip.mp4", {"music": "/lib"}, preview=True)
+    assert from_sidecar.backend == "retime" and from_sidecar.music == "/lib"
 
 
 @pytest.mark.parametrize(

@@ -21,9 +21,11 @@ from v2m.model.types import EventCurve
 ANALYSIS_RATE_HZ = 22050
 METER = 4
 MIN_BEATS = 8
-"""Fewer tracked beats than this: the recording has no usable pulse (rubato, ambient) and
-landmarks come from its onsets alone."""
-_VERSION = 2
+MIN_PULSE_SUPPORT = 0.3
+"""A steady pulse needs at least :data:`MIN_BEATS` tracked beats, and this share of them on
+an onset (within 70 ms). Below either — ambient, free time — the tracker's beats are guesses:
+the recording gets no beats or bars, and its landmarks are its strongest onsets."""
+_VERSION = 3
 
 
 @dataclass(frozen=True)
@@ -77,6 +79,13 @@ def _downbeats(beats: np.ndarray, strength_at) -> np.ndarray:
     return beats[int(np.argmax(scores)) :: METER]
 
 
+def _pulse_support(beats: np.ndarray, onsets: np.ndarray) -> float:
+    """Share of ``beats`` with an onset within 70 ms."""
+    if not len(beats) or not len(onsets):
+        return 0.0
+    return float((np.abs(beats[:, None] - onsets[None, :]).min(axis=1) <= 0.07).mean())
+
+
 def _analyse(path: str, sha: str) -> MusicAnalysis:
     import librosa
 
@@ -103,7 +112,9 @@ def _analyse(path: str, sha: str) -> MusicAnalysis:
         frames = librosa.time_to_frames(times, sr=ANALYSIS_RATE_HZ, hop_length=hop)
         return low[np.clip(frames, 0, len(low) - 1)]
 
-    has_beat = len(beats) >= MIN_BEATS
+    has_beat = len(beats) >= MIN_BEATS and _pulse_support(beats, onsets) >= MIN_PULSE_SUPPORT
+    if not has_beat:
+        beats = np.zeros(0)
     curve = analyze(path).curves.smoothed
     return MusicAnalysis(
         path=path,

@@ -356,3 +356,34 @@ def test_the_command_line_scores_with_your_music_and_says_what_it_did(
     hits = json.loads((out / "hits.json").read_text())
     assert hits["result"]["time_map"] and "bar_edits" in hits["result"]
     assert hits["settings"]["music"] == str(library)
+
+
+def test_a_recording_without_a_pulse_lands_cuts_on_its_strongest_onsets(tmp_path, cache):
+    """A pad with four hits at free times: no steady pulse is claimed (the tracker's guessed
+    beats are dropped), the cuts land on the hits, and the output says so."""
+    from v2m.model.backends.retime import RetimeBackend
+    from v2m.model.options import ScoreOptions
+    from v2m.model.types import Hit, ScoreRequest
+
+    t = np.arange(20 * RATE) / RATE
+    pad = 0.1 * np.sin(2 * np.pi * 196 * t) * (0.6 + 0.4 * np.sin(2 * np.pi * 0.07 * t))
+    rng = np.random.default_rng(5)
+    for at in (2.3, 5.9, 11.2, 15.4):
+        i, n = int(at * RATE), int(0.8 * RATE)
+        pad[i : i + n] += 0.8 * np.exp(-np.arange(n) / (0.15 * RATE)) * rng.standard_normal(n)
+    path = write_audio(tmp_path / "pad.flac", np.stack([pad, pad]).astype(np.float32), RATE)
+    music = analyze_music(path)
+    assert not music.has_beat and len(music.beats_s) == 0 and len(music.downbeats_s) == 0
+    curve = EventCurve(np.ones(90, np.float32), 10.0, 0.0, "test")
+    best = rank_matches([music], [1.0, 4.6], video_curve=curve, duration_s=9.0, max_stretch=0.08)[0]
+    assert best.hits == 2 and {m.kind for m in best.fit.landmarks} == {"onset"}
+    request = ScoreRequest(
+        duration_s=9.0,
+        curve=curve,
+        hits=(Hit(1.0, 0.9, "cut"), Hit(4.6, 0.9, "cut")),
+        frame_rate_hz=25.0,
+        options=ScoreOptions(backend="retime"),
+    )
+    result = RetimeBackend(music=str(path)).generate(request)
+    assert "strongest onsets" in result.metadata["pulse"]
+    assert all(abs(p.error_frames) <= 1 for p in result.hit_report)
