@@ -19,7 +19,7 @@ from v2m.model.errors import InvalidInputError, MediaNotFoundError
 from v2m.model.hits import is_must_hit
 from v2m.model.mastering import master_stems
 from v2m.model.media import decode_audio
-from v2m.model.metrics import beat_times
+from v2m.model.mixbus import gap_before_hits
 from v2m.model.retime.captions import shortlist
 from v2m.model.retime.fit import DEFAULT_MAX_STRETCH, fit_time_map
 from v2m.model.retime.library import find_songs, index_library, stem_name
@@ -154,7 +154,7 @@ class RetimeBackend(Backend):
             max_stretch=self.max_stretch,
         )
         rendered = self._best_take(source, starts[:TAKES], request, progress=progress)
-        best, _, (mix, stems, report, heard, ending) = rendered
+        best, _, (mix, stems, report, heard, ending), gaps = rendered
         grid = _tempo_map(best.fit.time_map.played(best.music.beats_s))
         placements = self._placements(request, best, grid, heard=heard)
         progress(1.0, "done")
@@ -168,6 +168,7 @@ class RetimeBackend(Backend):
             "time_map": best.fit.time_map.segments(),
             "bar_edits": [edit.to_json() for edit in best.fit.time_map.edits()],
             "ending": ending,
+            "gaps_before_s": [round(t, 4) for t in gaps],
             "pulse": "steady"
             if best.music.has_beat
             else ("none found: landmarks are the recording's strongest onsets"),
@@ -211,25 +212,29 @@ class RetimeBackend(Backend):
     def _best_take(
         self, source: dict[str, np.ndarray], queue: list, request: ScoreRequest, *, progress
     ):
-        """(match, failures, take) of the fit heard best once rendered: the track's best
-        starts in turn, each that fails refitted once without the landmarks not heard (an
-        onset sounding stronger nearby, or no tracked beat at the cut); at most
-        :data:`TAKES` renders, stopping at the first with every cut heard."""
+        """(match, failures, take, gap times) of the fit heard best once rendered. The
+        track's best starts are tried in turn; when a take leaves cuts unheard (no landmark,
+        an onset sounding stronger nearby, or no tracked beat at the cut) the same fit is
+        tried again with a producer's gap before those cuts (:func:`gap_before_hits`), then
+        refitted without the landmarks not heard; at most :data:`TAKES` renders, stopping at
+        the first whose landmarks are all heard."""
         frame_s = 1.0 / (request.frame_rate_hz or 25.0)
-        queue = [(m, True) for m in queue]
+        queue = [(m, True, ()) for m in queue]
         rendered = None
         for attempt in range(TAKES):
             if not queue:
                 break
-            match, refit = queue.pop(0)
+            match, refit, gaps = queue.pop(0)
             progress(0.55 + 0.3 * attempt / TAKES, f"stretching {Path(match.music.path).name}")
-            take = self._render(source, match, request)
-            wrong = _unheard(match, take[3], frame_s)
-            if rendered is None or len(wrong) < rendered[1]:
-                rendered = (match, len(wrong), take)
-            if not wrong:
+            take = self._render(source, match, request, gaps_s=gaps)
+            failed, marks, cuts = _unheard(match, take[3], frame_s)
+            if rendered is None or failed < rendered[1]:
+                rendered = (match, failed, take, gaps)
+            if not cuts:  # every cut heard, or only cuts the fit could not reach
                 break
-            if refit:
+            if not gaps:
+                queue.insert(0, (match, refit, tuple(cuts)))
+            elif refit and marks:
                 try:
                     fit = fit_time_map(
                         match.music,
@@ -237,19 +242,19 @@ class RetimeBackend(Backend):
                         duration_s=request.duration_s,
                         offset_s=match.offset_s,
                         max_stretch=self.max_stretch,
-                        exclude_s=wrong,
+                        exclude_s=marks,
                     )
                 except InvalidInputError:
                     continue
-                queue.insert(
-                    1, (matched(match.music, match.offset_s, fit, curve_r=match.curve_r), False)
-                )
+                refitted = matched(match.music, match.offset_s, fit, curve_r=match.curve_r)
+                queue.insert(1, (refitted, False, ()))
         return rendered
 
-    def _render(self, source: dict[str, np.ndarray], best, request: ScoreRequest):
+    def _render(self, source: dict[str, np.ndarray], best, request: ScoreRequest, *, gaps_s=()):
         """(mix, stems, loudness report, heard accents, ending) of one fit: every stem of
-        ``source`` ({name: float32[2, n]}) stretched through the one map, ended
-        (:func:`end_musically`), mastered together, and the mix measured."""
+        ``source`` ({name: float32[2, n]}) stretched through the one map, dipped just before
+        the cuts at ``gaps_s``, ended (:func:`end_musically`), mastered together, and the mix
+        measured."""
         stretched = {
             name: render_through(
                 audio,
@@ -267,6 +272,8 @@ class RetimeBackend(Backend):
                 sample_rate_hz=self.sample_rate_hz,
                 duration_s=request.duration_s,
             )
+        if gaps_s:
+            stretched = gap_before_hits(stretched, gaps_s, sample_rate_hz=self.sample_rate_hz)
         mix, stems, report = master_stems(
             stretched,
             self.sample_rate_hz,
@@ -295,23 +302,25 @@ class RetimeBackend(Backend):
         return tuple(out)
 
 
-TAKES = 4
+TAKES = 6
 """Most renders tried for one job (each verified on its output)."""
 
 
-def _unheard(best, heard, frame_s: float) -> list[float]:
-    """Source times of the landmarks not heard at their cut: the cut's strongest accent in
-    the output lies more than a frame away, or no beat is tracked within SCH's ±0.1 s."""
+def _unheard(best, heard, frame_s: float) -> tuple[int, list[float], list[float]]:
+    """(cuts not heard, source times of their landmarks, their times): a cut is not heard
+    when the fit gave it no landmark, when its strongest accent in the output lies more than a
+    frame away, or when no beat is tracked within SCH's ±0.1 s of it."""
     times, strength, beats = heard
-    out = []
+    failed, landmarks, cuts = 0, [], []
     for cut, mark in zip(best.fit.cuts_s, best.fit.landmarks, strict=True):
         near = np.flatnonzero(np.abs(times - cut) <= HEARD_WINDOW_S)
-        if mark is None or not len(near):
-            continue
-        off = abs(times[near[np.argmax(strength[near])]] - cut) > frame_s
-        if off or not len(beats) or np.abs(beats - cut).min() > SCH_TOLERANCE_S:
-            out.append(mark.source_s)
-    return out
+        off = not len(near) or abs(times[near[np.argmax(strength[near])]] - cut) > frame_s
+        if mark is None or off or not len(beats) or np.abs(beats - cut).min() > SCH_TOLERANCE_S:
+            failed += 1
+            if mark is not None:
+                landmarks.append(mark.source_s)
+                cuts.append(cut)
+    return failed, landmarks, cuts
 
 
 NATURAL_END_S = 1.0
@@ -352,15 +361,32 @@ SCH_TOLERANCE_S = 0.1
 HEARD_WINDOW_S = 0.25
 """A cut's accent is the strongest onset of the output within this distance."""
 _HEARD_HOP = 128
+_BEAT_HOP = 512
+"""librosa's default hop, which Algorithm 1's ``beat_track`` uses."""
 
 
 def _heard(mix: np.ndarray, sample_rate_hz: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """(onset times_s, onset strength, beat times_s) of the output: onsets every 128 samples
-    (2.7 ms at 48 kHz) with librosa's onset detector, beats as Algorithm 1 tracks them — what
-    the benchmarks measure with."""
+    (2.7 ms at 48 kHz) with librosa's onset detector, beats exactly as Algorithm 1 tracks them
+    (``beat_track`` on hop-512 frames) — what the benchmarks measure with. One mel
+    spectrogram serves both: the hop-512 frames are every fourth hop-128 frame."""
     import librosa
 
     mono = mix.mean(axis=0)
-    envelope = librosa.onset.onset_strength(y=mono, sr=sample_rate_hz, hop_length=_HEARD_HOP)
+    power = librosa.feature.melspectrogram(y=mono, sr=sample_rate_hz, hop_length=_HEARD_HOP)
+    envelope = librosa.onset.onset_strength(
+        S=librosa.power_to_db(power), sr=sample_rate_hz, hop_length=_HEARD_HOP
+    )
     times = librosa.times_like(envelope, sr=sample_rate_hz, hop_length=_HEARD_HOP)
-    return times, envelope, beat_times(mono, sample_rate_hz)
+    step = _BEAT_HOP // _HEARD_HOP
+    coarse = librosa.onset.onset_strength(
+        S=librosa.power_to_db(power[:, ::step]),
+        sr=sample_rate_hz,
+        hop_length=_BEAT_HOP,
+        aggregate=np.median,
+    )
+    _tempo, frames = librosa.beat.beat_track(
+        onset_envelope=coarse, sr=sample_rate_hz, hop_length=_BEAT_HOP
+    )
+    beats = librosa.frames_to_time(frames, sr=sample_rate_hz, hop_length=_BEAT_HOP)
+    return times, envelope, beats

@@ -17,12 +17,12 @@ from dataclasses import dataclass
 import numpy as np
 
 from v2m.model.errors import InvalidInputError
-from v2m.model.retime.music import MusicAnalysis
+from v2m.model.retime.music import ENVELOPE_RATE_HZ, MusicAnalysis
 from v2m.model.retime.timemap import TimeMap
 
 DEFAULT_MAX_STRETCH = 0.08
-_W_SPEED = 100.0
-_W_CHANGE = 40.0
+_W_SPEED = 20.0
+_W_CHANGE = 200.0
 _KIND_COST = {"downbeat": 0.0, "beat": 0.5, "onset": 6.0}
 _MISS_COST = 25.0
 _EDIT_COST = 10.0
@@ -55,23 +55,35 @@ ACCENT_WINDOW_S = 0.3
 """A landmark is an accent: the strongest onset within this distance either side, so once it
 sits on a cut nothing within the heard window (0.25 s) sounds stronger, even after a stretch
 and with the finer onset resolution the output is measured at."""
+ACCENT_MARGIN = 0.85
+"""Nothing else within the window may reach this share of an accent's strength: a near tie
+could flip once stretched, mastered and measured at another resolution."""
+_OWN = 2
+"""Envelope frames either side of an onset that belong to it (the picked frame can sit a
+frame before the envelope's peak)."""
 BEAT_MATCH_S = 0.07
 """An accent this close to a tracked beat (downbeat) is that beat."""
 
 
 def candidates(music: MusicAnalysis, *, exclude_s=()) -> list[Landmark]:
-    """The recording's accents (onsets stronger than any other within
-    :data:`ACCENT_WINDOW_S`), each a downbeat, beat or plain onset; plain onsets only when
-    strong (≥ half the loudest). Onsets within 5 ms of a time in ``exclude_s`` (accents that
-    were not heard as the strongest once rendered) are left out first."""
+    """The recording's accents: onsets at least as strong as the onset envelope anywhere
+    within :data:`ACCENT_WINDOW_S` (so no rise nearby, picked as an onset or not, sounds
+    stronger), each a downbeat, beat or plain onset; plain onsets only when strong (≥ half
+    the loudest). Onsets within 5 ms of a time in ``exclude_s`` (accents that were not heard
+    as the strongest once rendered) are left out."""
     onsets, strength = music.onsets_s, music.onset_strength
     if len(exclude_s):
         keep = np.abs(onsets[:, None] - np.asarray(exclude_s)[None, :]).min(axis=1) > 0.005
         onsets, strength = onsets[keep], strength[keep]
+    envelope = music.envelope
+    reach = int(round(ACCENT_WINDOW_S * ENVELOPE_RATE_HZ))
     out = []
     for t, s in zip(onsets, strength, strict=True):
-        near = np.abs(onsets - t) <= ACCENT_WINDOW_S
-        if s < strength[near].max():
+        frame = int(round(t * ENVELOPE_RATE_HZ))
+        own = envelope[max(0, frame - _OWN) : frame + _OWN + 1].max(initial=s)
+        before = envelope[max(0, frame - reach) : max(0, frame - _OWN)]
+        after = envelope[frame + _OWN + 1 : frame + reach + 1]
+        if max(before.max(initial=0.0), after.max(initial=0.0)) > ACCENT_MARGIN * own:
             continue
         kind = "onset"
         if len(music.downbeats_s) and np.abs(music.downbeats_s - t).min() <= BEAT_MATCH_S:

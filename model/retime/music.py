@@ -19,13 +19,16 @@ from v2m.model.media import decode_audio, probe
 from v2m.model.types import EventCurve
 
 ANALYSIS_RATE_HZ = 22050
+HOP = 256
+ENVELOPE_RATE_HZ = ANALYSIS_RATE_HZ / HOP
+"""86.1 frames per second (11.6 ms): landmarks are placed to well under a frame."""
 METER = 4
 MIN_BEATS = 8
 MIN_PULSE_SUPPORT = 0.3
 """A steady pulse needs at least :data:`MIN_BEATS` tracked beats, and this share of them on
 an onset (within 70 ms). Below either — ambient, free time — the tracker's beats are guesses:
 the recording gets no beats or bars, and its landmarks are its strongest onsets."""
-_VERSION = 3
+_VERSION = 4
 
 
 @dataclass(frozen=True)
@@ -35,6 +38,9 @@ class MusicAnalysis:
     Attributes:
         beats_s, downbeats_s, onsets_s: float64[k] each, increasing.
         onset_strength: float64[len(onsets_s)] — relative strength of each onset (max 1).
+        envelope: float32[frames] — the onset-strength envelope (max 1) at
+            :data:`ENVELOPE_RATE_HZ` from 0 s: what an accent must stand out of, including
+            rises too small or too close to be picked as onsets.
         curve: the smoothed V2M-Zero event curve of the music (``spectral`` encoder).
         has_beat: False when no steady pulse was found (landmarks are onsets then).
         stem_paths: the stem files when the recording is a folder of one song's stems (then
@@ -49,6 +55,7 @@ class MusicAnalysis:
     downbeats_s: np.ndarray
     onsets_s: np.ndarray
     onset_strength: np.ndarray
+    envelope: np.ndarray
     curve: EventCurve
     has_beat: bool
     stem_paths: tuple[str, ...] = ()
@@ -91,7 +98,7 @@ def _analyse(path: str, sha: str) -> MusicAnalysis:
 
     info = probe(path)
     mono = decode_audio(path, sample_rate_hz=ANALYSIS_RATE_HZ, channels=1, info=info).mono
-    hop = 256  # 11.6 ms: landmarks are placed to well under a frame
+    hop = HOP
     envelope = librosa.onset.onset_strength(y=mono, sr=ANALYSIS_RATE_HZ, hop_length=hop)
     tempo, beat_frames = librosa.beat.beat_track(
         onset_envelope=envelope, sr=ANALYSIS_RATE_HZ, hop_length=hop
@@ -125,6 +132,7 @@ def _analyse(path: str, sha: str) -> MusicAnalysis:
         downbeats_s=_downbeats(beats, strength_at) if has_beat else np.zeros(0),
         onsets_s=onsets.astype(np.float64),
         onset_strength=strength.astype(np.float64),
+        envelope=(envelope / peak).astype(np.float32),
         curve=curve,
         has_beat=has_beat,
     )
@@ -170,6 +178,7 @@ def _save(music: MusicAnalysis, target: Path) -> None:
         downbeats=music.downbeats_s,
         onsets=music.onsets_s,
         strength=music.onset_strength,
+        envelope=music.envelope,
         curve=music.curve.values,
     )
     partial.replace(target)
@@ -189,6 +198,7 @@ def _load(cached: Path, path: str) -> MusicAnalysis:
             downbeats_s=data["downbeats"],
             onsets_s=data["onsets"],
             onset_strength=data["strength"],
+            envelope=data["envelope"],
             curve=EventCurve(
                 data["curve"], meta["curve_rate_hz"], meta["curve_start_s"], meta["curve_source"]
             ),

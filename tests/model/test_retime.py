@@ -151,9 +151,11 @@ def test_a_cut_beyond_the_bound_is_reported_with_its_distance(tmp_path, cache):
 def test_beyond_the_bound_the_map_drops_whole_bars(tmp_path):
     """A recording whose only accents are a hit every four bars (8 s at 120 bpm): the second
     cut, 4 s after the first, can only land on a hit by dropping two bars at a bar line."""
-    from v2m.model.retime.music import MusicAnalysis
+    from v2m.model.retime.music import ENVELOPE_RATE_HZ, MusicAnalysis
 
     hits = np.arange(0.1, 60, 8.0)
+    envelope = np.zeros(int(60 * ENVELOPE_RATE_HZ), np.float32)
+    envelope[np.round(hits * ENVELOPE_RATE_HZ).astype(int)] = 1.0
     music = MusicAnalysis(
         path="hits.wav",
         sha256="0" * 64,
@@ -163,6 +165,7 @@ def test_beyond_the_bound_the_map_drops_whole_bars(tmp_path):
         downbeats_s=np.arange(0.1, 60, 2.0),
         onsets_s=hits,
         onset_strength=np.ones(len(hits)),
+        envelope=envelope,
         curve=EventCurve(np.zeros(600, np.float32), 10.0, 0.0, "test"),
         has_beat=True,
     )
