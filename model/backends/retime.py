@@ -153,7 +153,7 @@ class RetimeBackend(Backend):
             duration_s=request.duration_s,
             max_stretch=self.max_stretch,
         )
-        rendered = self._best_take(source, starts[:TAKES], request, progress=progress)
+        rendered, takes = self._best_take(source, starts[:TAKES], request, progress=progress)
         best, _, (mix, stems, report, heard, ending), gaps = rendered
         grid = _tempo_map(best.fit.time_map.played(best.music.beats_s))
         placements = self._placements(request, best, grid, heard=heard)
@@ -169,6 +169,7 @@ class RetimeBackend(Backend):
             "bar_edits": [edit.to_json() for edit in best.fit.time_map.edits()],
             "ending": ending,
             "gaps_before_s": [round(t, 4) for t in gaps],
+            "takes": takes,
             "pulse": "steady"
             if best.music.has_beat
             else ("none found: landmarks are the recording's strongest onsets"),
@@ -212,29 +213,39 @@ class RetimeBackend(Backend):
     def _best_take(
         self, source: dict[str, np.ndarray], queue: list, request: ScoreRequest, *, progress
     ):
-        """(match, failures, take, gap times) of the fit heard best once rendered. The
-        track's best starts are tried in turn; when a take leaves cuts unheard (no landmark,
-        an onset sounding stronger nearby, or no tracked beat at the cut) the same fit is
-        tried again with a producer's gap before those cuts (:func:`gap_before_hits`), then
-        refitted without the landmarks not heard; at most :data:`TAKES` renders, stopping at
-        the first whose landmarks are all heard."""
+        """((match, failures, take, gap times) of the fit heard best, renders tried). The
+        track's best starts are tried in turn, then their variants: when a take leaves cuts
+        unheard (no landmark, an onset sounding stronger nearby, or no tracked beat at the
+        cut) the same fit with a producer's gap before those cuts (:func:`gap_before_hits`),
+        and the fit again without the landmarks not heard. Fits that hit fewer cuts than the
+        best take was heard at, and maps already rendered, are skipped; at most :data:`TAKES`
+        renders, stopping at the first with every cut heard."""
         frame_s = 1.0 / (request.frame_rate_hz or 25.0)
-        queue = [(m, True, ()) for m in queue]
-        rendered = None
+        queue = [(0, m, True, ()) for m in queue]  # (depth, fit, may refit, gap times)
+        rendered, tried, takes = None, set(), 0
         for attempt in range(TAKES):
+            if rendered is not None:  # a fit can be heard at no more cuts than it hits
+                heard = len(rendered[0].fit.cuts_s) - rendered[1]
+                queue = [item for item in queue if item[1].hits > heard]
+            queue = [item for item in queue if _signature(*item[1:]) not in tried]
             if not queue:
                 break
-            match, refit, gaps = queue.pop(0)
+            queue.sort(key=lambda item: item[0])  # every start before any variant (stable)
+            depth, match, refit, gaps = queue.pop(0)
+            tried.add(_signature(match, refit, gaps))
             progress(0.55 + 0.3 * attempt / TAKES, f"stretching {Path(match.music.path).name}")
             take = self._render(source, match, request, gaps_s=gaps)
             failed, marks, cuts = _unheard(match, take[3], frame_s)
+            takes = attempt + 1
             if rendered is None or failed < rendered[1]:
                 rendered = (match, failed, take, gaps)
-            if not cuts:  # every cut heard, or only cuts the fit could not reach
+            if not failed:
                 break
+            if not cuts:  # only cuts this fit could not reach: try the next start
+                continue
             if not gaps:
-                queue.insert(0, (match, refit, tuple(cuts)))
-            elif refit and marks:
+                queue.append((depth + 1, match, refit, tuple(cuts)))
+            if refit and marks:
                 try:
                     fit = fit_time_map(
                         match.music,
@@ -247,8 +258,8 @@ class RetimeBackend(Backend):
                 except InvalidInputError:
                     continue
                 refitted = matched(match.music, match.offset_s, fit, curve_r=match.curve_r)
-                queue.insert(1, (refitted, False, ()))
-        return rendered
+                queue.append((depth + 1, refitted, False, ()))
+        return rendered, takes
 
     def _render(self, source: dict[str, np.ndarray], best, request: ScoreRequest, *, gaps_s=()):
         """(mix, stems, loudness report, heard accents, ending) of one fit: every stem of
@@ -302,8 +313,19 @@ class RetimeBackend(Backend):
         return tuple(out)
 
 
-TAKES = 6
+TAKES = 12
 """Most renders tried for one job (each verified on its output)."""
+
+
+def _signature(match, _refit, gaps) -> tuple:
+    """What a take renders: its time map and gaps (fits from different starts often meet)."""
+    m = match.fit.time_map
+    return (
+        match.music.path,
+        tuple(np.round(m.target_s, 4)),
+        tuple(np.round(m.source_s, 4)),
+        tuple(gaps),
+    )
 
 
 def _unheard(best, heard, frame_s: float) -> tuple[int, list[float], list[float]]:
@@ -360,16 +382,16 @@ def end_musically(
 SCH_TOLERANCE_S = 0.1
 HEARD_WINDOW_S = 0.25
 """A cut's accent is the strongest onset of the output within this distance."""
-_HEARD_HOP = 128
+_HEARD_HOP = 256
 _BEAT_HOP = 512
 """librosa's default hop, which Algorithm 1's ``beat_track`` uses."""
 
 
 def _heard(mix: np.ndarray, sample_rate_hz: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """(onset times_s, onset strength, beat times_s) of the output: onsets every 128 samples
-    (2.7 ms at 48 kHz) with librosa's onset detector, beats exactly as Algorithm 1 tracks them
-    (``beat_track`` on hop-512 frames) — what the benchmarks measure with. One mel
-    spectrogram serves both: the hop-512 frames are every fourth hop-128 frame."""
+    """(onset times_s, onset strength, beat times_s) of the output, measured as the
+    benchmarks measure: onsets every 256 samples (5.3 ms at 48 kHz) with librosa's onset
+    detector, beats exactly as Algorithm 1 tracks them (``beat_track`` on hop-512 frames).
+    One mel spectrogram serves both: the hop-512 frames are every other hop-256 frame."""
     import librosa
 
     mono = mix.mean(axis=0)

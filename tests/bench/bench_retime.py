@@ -114,7 +114,9 @@ def timing(tmp: Path) -> None:
         for track in tracks:
             if probe(track).duration_s < analysis.duration_s * 1.1:
                 continue
+            started = time.perf_counter()
             result = RetimeBackend(music=str(track)).generate(request)
+            took = time.perf_counter() - started
             mix = tmp / "mix.wav"
             write_wav(mix, result.mix, result.sample_rate)
             sch = scene_cut_hit(cuts, librosa_beat_times(mix))
@@ -124,7 +126,8 @@ def timing(tmp: Path) -> None:
             print(
                 f"{name:28s} {track.name[:34]:34s} SCH {sch:.2f}  onset {onset:.2f} fr  "
                 f"stretch {result.metadata['largest_stretch']:.3f}  reported beyond a frame "
-                f"{missed} (largest {max(reported, default=0):.2f})"
+                f"{missed} (largest {max(reported, default=0):.2f}); {result.metadata['takes']} "
+                f"take(s), {len(result.metadata['bar_edits'])} bar edit(s), {took:.1f} s"
             )
 
 

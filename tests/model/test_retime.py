@@ -390,3 +390,43 @@ def test_a_recording_without_a_pulse_lands_cuts_on_its_strongest_onsets(tmp_path
     result = RetimeBackend(music=str(path)).generate(request)
     assert "strongest onsets" in result.metadata["pulse"]
     assert all(abs(p.error_frames) <= 1 for p in result.hit_report)
+
+
+@pytest.mark.shared_media
+@pytest.mark.parametrize(
+    "track",
+    [
+        "music/Kevin_MacLeod_-_Vibe_Ace.hq.ogg",
+        "music/admiralbob77_-_Choice_-_Drum-bass.hq.ogg",
+        "music/brahms_hungarian_dance_5.hq.ogg",
+    ],
+)
+def test_real_recordings_land_on_a_real_edit(track, tmp_path, cache):
+    """A real edit (the GoldenEye clip's two hard cuts, 23.976 fps, dropped frames) scored
+    from each shared recording: Algorithm 1's SCH on the written mix is 1, the mix's strongest
+    onset is within a frame of every cut it reports hit (measured as the benchmark does), and
+    the stretch stays within the bound."""
+    from tests.helpers import shared_media_path
+    from v2m.model.metrics import librosa_beat_times, pyscenedetect_cut_times, scene_cut_hit
+    from v2m.model.options import ScoreOptions
+    from v2m.model.pipeline import score
+    from v2m.model.wav import write_wav
+
+    video = shared_media_path("video/goldeneye-vfr-drop3.mp4")
+    music = shared_media_path(track)
+    job = score(video, ScoreOptions(music=str(music), preview=False))
+    r = job.result
+    mix = tmp_path / "mix.wav"
+    write_wav(mix, r.mix, r.sample_rate)
+    cuts = pyscenedetect_cut_times(video)
+    assert len(cuts) == 2 and scene_cut_hit(cuts, librosa_beat_times(mix)) == 1.0
+    assert r.metadata["largest_stretch"] <= r.metadata["max_stretch"] + 1e-9
+    import librosa
+
+    y, sr = librosa.load(mix, sr=None, mono=True)
+    envelope = librosa.onset.onset_strength(y=y, sr=sr, hop_length=256)
+    times = librosa.times_like(envelope, sr=sr, hop_length=256)
+    for placed in (p for p in r.hit_report if p.kind == "cut" and abs(p.error_frames) <= 1):
+        near = np.flatnonzero(np.abs(times - placed.time_s) <= 0.25)
+        strongest = times[near[np.argmax(envelope[near])]]
+        assert abs(strongest - placed.time_s) * job.request.frame_rate_hz <= 1.0
