@@ -68,3 +68,22 @@ def test_score_writes_music_and_the_timeline_locally_and_through_a_server(edit, 
     )
     stems = load_timeline(xml).timeline.find_clips()
     assert len([c for c in stems if c.name.startswith("v2m ")]) >= 3
+
+
+def test_score_a_timeline_selection_with_your_own_music(edit, tmp_path, monkeypatch):
+    """`v2m timeline score --music`: the editor's recording retimed onto the selection's cuts
+    and written back on the timeline at the in point, as for the other engines."""
+    from tests.helpers import write_audio
+    from tests.model.test_retime import RATE, drum_loop
+
+    monkeypatch.setenv("V2M_CACHE_DIR", str(tmp_path / "cache"))
+    track = write_audio(tmp_path / "ours.flac", drum_loop(118, 20.0), RATE)
+    out = tmp_path / "out"
+    args = ["timeline", "score", str(edit / "edit.otio"), "--in", "00:00:02:15", "--out", "8"]
+    assert main([*args, "-o", str(out), "-q", "--music", str(track)]) == 0
+    tl, clip = _scored(out)
+    assert tl.frame(clip.range_in_parent().start_time.to_seconds()) == 75  # the in point
+    hits = json.loads((out / "hits.json").read_text())
+    assert hits["result"]["backend"] == "retime" and hits["result"]["music"] == str(track)
+    cuts = [h for h in hits["hits"] if h["kind"] == "cut"]
+    assert cuts and all(abs(h["error_frames"]) <= 1 for h in cuts)
