@@ -56,4 +56,12 @@ if [ -n "$extras" ] && ! command -v chromium >/dev/null 2>&1; then
         echo "note: install Debian's chromium for the panel browser test (it skips without)"
     fi
 fi
+# MLT's melt (the engine under Kdenlive and Shotcut) renders written-back projects in the tests.
+if [ -n "$extras" ] && ! command -v melt >/dev/null 2>&1; then
+    if [ -n "$can_apt" ]; then
+        apt_install melt || echo "note: could not install melt; the MLT render tests will skip"
+    else
+        echo "note: install Debian's melt for the MLT render tests (they skip without)"
+    fi
+fi
 echo "v2m installed in .venv ($(.venv/bin/python -c 'import v2m.model, torch; print("torch", torch.__version__)'))"
