@@ -50,11 +50,12 @@ ADAPTERS = {
     ".edl": "cmx_3600",
     ".aaf": "AAF",
     ".kdenlive": "kdenlive",
+    ".mlt": "v2m_mlt",
 }
 """File suffix → OTIO adapter name."""
 V2M_MARKER_PREFIX = "v2m "
 """Markers v2m writes start with this; they are never read back as editor markers."""
-_XML_SUFFIXES = (".xml", ".fcpxml", ".kdenlive")
+_XML_SUFFIXES = (".xml", ".fcpxml", ".kdenlive", ".mlt")
 
 
 def is_timeline(path: str | os.PathLike) -> bool:
@@ -229,6 +230,11 @@ def _read(path: Path, adapter: str, notes: list[str]):
         warnings.simplefilter("ignore")
         if adapter in ("otio_json", "otioz"):
             return otio.adapters.read_from_string(text, adapter_name="otio_json")
+        if adapter == "v2m_mlt":
+            from v2m.nle_plugins.mlt_xml import read_mlt
+
+            notes.append("MLT XML (Shotcut) read by v2m's own reader: OTIO has no MLT adapter")
+            return read_mlt(data, path)
         if adapter == "fcpx_xml":
             from v2m.nle_plugins.fcpxml_exact import read_fcpxml
 

@@ -161,9 +161,14 @@ def save_timeline(timeline: otio.schema.Timeline, path: str | os.PathLike, *, ad
     try:
         with warnings.catch_warnings(), contextlib.redirect_stdout(io.StringIO()):
             warnings.simplefilter("ignore")
-            otio.adapters.write_to_file(
-                timeline, str(partial), adapter_name=adapter, **WRITE_OPTIONS.get(adapter, {})
-            )
+            if adapter == "v2m_mlt":
+                from v2m.nle_plugins.mlt_xml import write_mlt
+
+                write_mlt(timeline, partial)
+            else:
+                otio.adapters.write_to_file(
+                    timeline, str(partial), adapter_name=adapter, **WRITE_OPTIONS.get(adapter, {})
+                )
         if adapter == "AAF":
             _write_aaf_markers(timeline, partial)
         if adapter == "kdenlive":

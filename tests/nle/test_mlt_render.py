@@ -91,3 +91,88 @@ def test_a_scored_kdenlive_project_plays_the_mix_at_the_in_point_over_the_editor
     assert (
         np.abs(added[: at - 10]).max() < 1e-3 and np.abs(added[at + len(mix) + 10 :]).max() < 1e-3
     )
+
+
+SHOTCUT_PROJECT = """<?xml version="1.0" standalone="no"?>
+<mlt LC_NUMERIC="C" version="7.12.0" title="Shotcut version 24.06.26" producer="main_bin">
+  <profile description="automatic" width="320" height="180" progressive="1"
+    sample_aspect_num="1" sample_aspect_den="1" display_aspect_num="16" display_aspect_den="9"
+    frame_rate_num="{num}" frame_rate_den="{den}" colorspace="709"/>
+  <playlist id="main_bin">
+    <property name="xml_retain">1</property>
+  </playlist>
+  <producer id="black" in="00:00:00.000" out="{last}">
+    <property name="length">{frames}</property>
+    <property name="eof">pause</property>
+    <property name="resource">0</property>
+    <property name="mlt_service">color</property>
+    <property name="set.test_audio">0</property>
+  </producer>
+  <playlist id="background">
+    <entry producer="black" in="00:00:00.000" out="{last}"/>
+  </playlist>
+  <chain id="chain0" out="{last}">
+    <property name="length">{frames}</property>
+    <property name="eof">pause</property>
+    <property name="resource">source.mp4</property>
+    <property name="mlt_service">avformat-novalidate</property>
+    <property name="seekable">1</property>
+    <property name="shotcut:caption">source.mp4</property>
+  </chain>
+  <playlist id="playlist0">
+    <property name="shotcut:video">1</property>
+    <property name="shotcut:name">V1</property>
+    <entry producer="chain0" in="00:00:00.000" out="{last}"/>
+  </playlist>
+  <tractor id="tractor0" title="Shotcut version 24.06.26" in="00:00:00.000" out="{last}">
+    <property name="shotcut">1</property>
+    <property name="shotcut:projectAudioChannels">2</property>
+    <track producer="background"/>
+    <track producer="playlist0"/>
+    <transition id="transition0">
+      <property name="a_track">0</property>
+      <property name="b_track">1</property>
+      <property name="mlt_service">mix</property>
+      <property name="always_active">1</property>
+      <property name="sum">1</property>
+    </transition>
+  </tractor>
+</mlt>
+"""
+"""A project as Shotcut 24 saves it: black background, the clip on V1 with its sound."""
+
+
+@pytest.mark.parametrize(("num", "den"), [(24, 1), (30000, 1001)])
+def test_a_scored_shotcut_project_plays_the_mix_at_the_in_point_over_the_editors_sound(
+    tmp_path, num, den
+):
+    from fractions import Fraction
+
+    from v2m.nle_plugins.timeline import edit_points, load_timeline
+
+    fps = Fraction(num, den)
+    frames = round(SOURCE_S * fps)
+    source_clip(tmp_path / "source.mp4", fps)
+    last = f"{frames - 1}"
+    project = tmp_path / "edit.mlt"
+    project.write_text(SHOTCUT_PROJECT.format(num=num, den=den, frames=frames, last=last))
+    tl = load_timeline(project)
+    assert tl.adapter == "v2m_mlt" and abs(tl.duration_s - SOURCE_S) < 1 / float(fps)
+    assert [round(p.time_s, 2) for p in edit_points(tl)] == []  # one clip: no edit points
+    out = tmp_path / "out"
+    args = ["timeline", "score", str(project), "--in", "2", "--out", "8", "-o", str(out), "-q"]
+    assert main(args) == 0
+    scored = out / "edit.v2m.mlt"
+    assert "transition0" in scored.read_text()  # the editor's project kept as it was
+    assert load_timeline(scored).timeline.tracks[-1].kind == otio.schema.TrackKind.Audio
+    before = melt_audio(project, tmp_path / "before.wav", frames=frames)
+    after = melt_audio(scored, tmp_path / "after.wav", frames=frames)
+    mix, _ = soundfile.read(out / "mix.wav")
+    added = after - before
+    at = int(np.argmax(np.correlate(added[:, 0], mix[:, 0], mode="valid")))
+    assert abs(at / RATE - 2.0) <= 1 / float(fps), at / RATE
+    segment = added[at : at + len(mix)]
+    gain = float(np.sum(segment * mix) / np.sum(mix * mix))
+    assert abs(gain - 1) < 0.01
+    t = np.arange(len(before)) / RATE
+    assert np.corrcoef(before[:, 0], 0.2 * np.sin(2 * np.pi * TONE_HZ * t))[0, 1] > 0.99
