@@ -56,12 +56,15 @@ if [ -n "$extras" ] && ! command -v chromium >/dev/null 2>&1; then
         echo "note: install Debian's chromium for the panel browser test (it skips without)"
     fi
 fi
-# MLT's melt (the engine under Kdenlive and Shotcut) renders written-back projects in the tests.
-if [ -n "$extras" ] && ! command -v melt >/dev/null 2>&1; then
-    if [ -n "$can_apt" ]; then
-        apt_install melt || echo "note: could not install melt; the MLT render tests will skip"
-    else
-        echo "note: install Debian's melt for the MLT render tests (they skip without)"
+# Real editors in the tests: MLT's melt (the engine under Kdenlive and Shotcut) renders
+# written-back projects; Blender runs the add-on headless.
+for tool in melt blender; do
+    if [ -n "$extras" ] && ! command -v "$tool" >/dev/null 2>&1; then
+        if [ -n "$can_apt" ]; then
+            apt_install "$tool" || echo "note: could not install $tool; its tests will skip"
+        else
+            echo "note: install Debian's $tool for its tests (they skip without)"
+        fi
     fi
-fi
+done
 echo "v2m installed in .venv ($(.venv/bin/python -c 'import v2m.model, torch; print("torch", torch.__version__)'))"

@@ -1,5 +1,5 @@
-"""``v2m serve``, ``v2m watch`` and ``v2m premiere-plugin``: the server, the watch folder and
-the editor plugin from the command line."""
+"""``v2m serve``, ``v2m watch``, ``v2m premiere-plugin`` and ``v2m blender-addon``: the server,
+the watch folder and the editor plugins from the command line."""
 
 from __future__ import annotations
 
@@ -14,6 +14,21 @@ def _premiere_plugin_command(args: argparse.Namespace) -> int:
 
     manifest = build_plugin(args.out, server=args.server)
     print(f"wrote {manifest.parent}; in the UXP Developer Tool: Add Plugin -> {manifest} -> Load")
+    return 0
+
+
+def _blender_addon_command(args: argparse.Namespace) -> int:
+    import shutil
+    from pathlib import Path
+
+    out = Path(args.out)
+    out.mkdir(parents=True, exist_ok=True)
+    addon = Path(__file__).resolve().parent.parent / "nle_plugins" / "blender" / "v2m_score.py"
+    shutil.copyfile(addon, out / addon.name)
+    print(
+        f"wrote {out / addon.name}; in Blender: Edit > Preferences > Add-ons > Install... > "
+        f"{out / addon.name}, then enable 'Sequencer: v2m Score Selection' (sidebar tab v2m)"
+    )
     return 0
 
 
@@ -181,3 +196,12 @@ def add_serve_commands(sub) -> None:
         help="the v2m server's panel address, ws://HOST:PORT (default ws://127.0.0.1:50052)",
     )
     p.set_defaults(run=_premiere_plugin_command)
+    p = sub.add_parser(
+        "blender-addon",
+        help="write the Blender Video Sequence Editor add-on to a folder",
+        description="Write v2m_score.py, a single-file Blender add-on (3.0 or newer; standard "
+        "library only) that scores the sequencer's selection on a v2m server. Install it with "
+        "Edit > Preferences > Add-ons > Install...",
+    )
+    p.add_argument("out", help="folder to write v2m_score.py into")
+    p.set_defaults(run=_blender_addon_command)
