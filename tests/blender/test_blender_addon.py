@@ -1,8 +1,8 @@
 """Blender's Video Sequence Editor presses "Score selection" for real: ``blender -b`` builds a
-sequence from generated clips with known cuts (two channels, trims, a muted strip over all),
-(one inside a meta strip) runs the add-on against a real ``v2m serve`` on 127.0.0.1, and the sound strip and hit markers
-land where the cuts are, within one frame, at 24, 25 and 29.97 fps. Skips without Blender
-(Debian's ``blender``; ``scripts/setup.sh --dev`` installs it where it can)."""
+sequence from generated clips with known cuts (two channels, trims, one clip inside a meta
+strip, a muted strip over all), runs the add-on against a real ``v2m serve`` on 127.0.0.1, and
+the sound strip and hit markers land where the cuts are, within one frame, at 24, 25 and 29.97
+fps. Skips without Blender (Debian's ``blender``; ``scripts/setup.sh --dev`` installs it)."""
 
 import json
 import shutil
