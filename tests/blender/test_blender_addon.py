@@ -20,6 +20,8 @@ pytestmark = pytest.mark.skipif(
     shutil.which("blender") is None, reason="Blender is not installed: apt-get install blender"
 )
 SCRIPT = Path(__file__).with_name("blender_score.py")
+BLENDER = ("blender", "-b", "--factory-startup", "--python-exit-code", "1")
+"""Headless, without the user's preferences; a failing script fails the run."""
 
 
 @pytest.fixture(scope="module")
@@ -100,22 +102,8 @@ def test_score_selection_in_blender_places_the_mix_and_a_marker_per_cut(
             }
         )
     )
-    run = subprocess.run(
-        [
-            "blender",
-            "-b",
-            "--factory-startup",
-            "--python-exit-code",
-            "1",
-            "--python",
-            str(SCRIPT),
-            "--",
-            str(spec),
-        ],
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    command = [*BLENDER, "--python", str(SCRIPT), "--", str(spec)]
+    run = subprocess.run(command, capture_output=True, text=True, timeout=600)
     assert run.returncode == 0, run.stdout[-3000:] + run.stderr[-3000:]
     placed = json.loads(out.read_text())
     assert placed["result"] == ["FINISHED"], run.stdout[-2000:]
