@@ -2,12 +2,14 @@
 
 A single-file add-on (Blender 3.0 or newer) that talks to a running ``v2m serve`` through its
 public WebSocket bridge (the server's HTTP port, ``/v1/ws``) with nothing but Python's standard
-library, so it runs in any Blender's own Python. It reads the selection as the editor sees it —
-movie strips on their channels (higher channels cover lower ones), meta strips opened, muted
-strips and channels left out — sends it as an OpenTimelineIO timeline (UploadMedia), scores the
-preview range (or the selected strips, or the scene) and places the result: the mix (or each
-stem on its own channel) as sound strips at the selection's start and a timeline marker per
-hit, named with its timing error. The source media must be inside the server's media roots.
+library, so it runs in any Blender's own Python. It reads the selection as the editor sees it:
+movie strips on their channels (higher channels cover lower ones), Speed Control strips at the
+speed they play, meta strips opened, muted strips and channels left out. It sends that as an
+OpenTimelineIO timeline (UploadMedia), scores the preview range (or the selected strips, or the
+scene) and places the result: the mix (or each stem on its own channel) as sound strips at the
+selection's start, a timeline marker per hit named with its timing error, and the selection's
+event curve drawn in the timeline above them. The source media must be inside the server's
+media roots.
 
 Install: ``v2m blender-addon OUT`` writes this file to OUT; in Blender, Edit > Preferences >
 Add-ons > Install... > OUT/v2m_score.py, and enable "Sequencer: v2m Score Selection".
@@ -178,9 +180,10 @@ def _range(start: float, duration: float, fps: float) -> dict:
 
 
 def visible_movies(strips, *, channel_muted=lambda channel: False, within=None, depth=0):
-    """(channel key, first frame, end frame, source first frame, path, name) of every movie
-    strip that plays: muted strips and channels left out, meta strips opened (their content
-    cropped to the meta's range, stacked on the meta's channel)."""
+    """(channel key, first frame, end frame, source first frame, path, name, speed) of every
+    movie that plays: movie strips and Speed Control strips over them; muted strips and
+    channels left out, meta strips opened (their content cropped to the meta's range, stacked
+    on the meta's channel)."""
     out = []
     for strip in strips:
         if strip.mute or channel_muted(strip.channel):
@@ -197,8 +200,31 @@ def visible_movies(strips, *, channel_muted=lambda channel: False, within=None, 
         elif strip.type == "MOVIE":
             source_first = strip.frame_offset_start + (start - strip.frame_final_start)
             path = os.path.abspath(_abspath(strip.filepath))
-            out.append((key, start, end, source_first, path, strip.name))
+            out.append((key, start, end, source_first, path, strip.name, 1.0))
+        elif strip.type == "SPEED" and getattr(strip.input_1, "type", "") == "MOVIE":
+            movie = strip.input_1
+            speed, shown_first = speed_control(strip, movie)
+            source_first = shown_first + (start - strip.frame_final_start) * speed
+            path = os.path.abspath(_abspath(movie.filepath))
+            out.append((key, start, end, source_first, path, strip.name, speed))
     return out
+
+
+def speed_control(strip, movie) -> tuple:
+    """(speed, input frame shown at the effect's first frame) of a Speed Control strip over
+    a movie strip, as Blender plays it (measured on Blender 3.4): Multiply plays the input from
+    its in point at the factor; Stretch fits the input from its in point to the end of its file
+    into the effect's length; Length and Frame Number show one frame (keyframed values are read
+    at their current value)."""
+    mode = strip.speed_control
+    first = movie.frame_offset_start
+    if mode == "MULTIPLY":
+        return float(strip.speed_factor), first
+    if mode == "STRETCH":
+        return (movie.frame_duration - first) / max(1, strip.frame_final_duration), first
+    if mode == "LENGTH":
+        return 0.0, first + strip.speed_length / 100.0 * movie.frame_duration
+    return 0.0, first + strip.speed_frame_number
 
 
 def _abspath(path: str) -> str:
@@ -216,15 +242,22 @@ def sequence_otio(movies, *, origin: int, fps: float, name: str) -> dict:
     tracks = []
     for key in sorted({m[0] for m in movies}):
         items, at = [], origin
-        for _key, start, end, first, path, clip in sorted(m for m in movies if m[0] == key):
+        for _key, start, end, first, path, clip, speed in sorted(m for m in movies if m[0] == key):
             if start > at:
                 items.append({"OTIO_SCHEMA": "Gap.1", "source_range": _range(0, start - at, fps)})
+            warp = {
+                "OTIO_SCHEMA": "LinearTimeWarp.1",
+                "name": "speed",
+                "effect_name": "LinearTimeWarp",
+                "time_scalar": speed,
+            }
             items.append(
                 {
                     "OTIO_SCHEMA": "Clip.1",
                     "name": clip,
                     "source_range": _range(first, end - start, fps),
                     "media_reference": {"OTIO_SCHEMA": "ExternalReference.1", "target_url": path},
+                    "effects": [] if speed == 1.0 else [warp],
                 }
             )
             at = end
@@ -258,14 +291,21 @@ def write_wav(path: str, chunks: list, *, channels: int, rate: int) -> None:
 
 
 def score(server: str, token: str, timeline: dict, *, in_s, out_s, prompt, backend, progress):
-    """Upload the timeline, score the selection; returns (result, {stem: [chunks]})."""
+    """Upload the timeline, score the selection; returns (result, {stem: [chunks]}); the
+    result's ``curve`` is the streamed event curve as [start_s, rate_hz, values...]."""
     bridge = Bridge(server, token=token)
     try:
         upload_id = bridge.upload(json.dumps(timeline).encode(), f"{timeline['name']}.otio")
-        chunks, result = {}, {}
+        chunks, result, curve = {}, {}, []
 
         def on_event(event):
-            if "progress" in event:
+            if "curve" in event:  # the selection's event curve, before any music
+                part = event["curve"]
+                if not curve:
+                    curve.append(float(part.get("startS", 0.0)))
+                    curve.append(float(part.get("rateHz", 0.0)))
+                curve.extend(float(v) for v in part.get("values", []))
+            elif "progress" in event:
                 progress(
                     float(event["progress"].get("fraction", 0)), event["progress"].get("stage", "")
                 )
@@ -278,6 +318,7 @@ def score(server: str, token: str, timeline: dict, *, in_s, out_s, prompt, backe
         if backend:
             request["backend"] = backend
         bridge.call("Score", request, on_message=on_event)
+        result["curve"] = curve  # [start_s, rate_hz, values...]
         return result, chunks
     finally:
         bridge.close()
@@ -354,7 +395,43 @@ def score_selection(context, *, server, token, prompt, backend, stems_on_channel
         frame = first + round(float(hit.get("achievedS", 0.0)) * fps)
         error = float(hit.get("errorFrames", 0.0))
         scene.timeline_markers.new(f"v2m {hit.get('kind', 'hit')} {error:+.1f}f", frame=frame)
+    scene["v2m_curve"] = {
+        "first_frame": first,
+        "fps": fps,
+        "channel": channel + len(names),
+        "curve": result.get("curve", []),
+    }
     return f"v2m: {len(names)} track(s) at frame {first}, {len(hits)} hit markers"
+
+
+def draw_curve():
+    """Draw the last scored selection's event curve in the sequencer's timeline, one channel
+    high above the score's tracks (view coordinates: x in frames, y in channels)."""
+    import gpu
+    from gpu_extras.batch import batch_for_shader
+
+    scene = bpy.context.scene
+    stored = scene.get("v2m_curve") if scene else None
+    if not stored or len(stored["curve"]) < 4:
+        return
+    start_s, rate_hz, *values = stored["curve"]
+    top = max(max(values), 1e-6)
+    low = min(values)
+    points = [
+        (
+            stored["first_frame"] + (start_s + i / rate_hz) * stored["fps"],
+            stored["channel"] + 0.1 + 0.8 * (v - low) / (top - low or 1.0),
+        )
+        for i, v in enumerate(values)
+    ]
+    try:
+        shader = gpu.shader.from_builtin("UNIFORM_COLOR")
+    except (ValueError, SystemError):  # Blender before 3.5 names it by dimension
+        shader = gpu.shader.from_builtin("2D_UNIFORM_COLOR")
+    batch = batch_for_shader(shader, "LINE_STRIP", {"pos": points})
+    shader.bind()
+    shader.uniform_float("color", (1.0, 0.6, 0.1, 1.0))
+    batch.draw(shader)
 
 
 if bpy is not None:
@@ -419,13 +496,20 @@ if bpy is not None:
     CLASSES = (V2M_Settings, V2M_OT_score_selection, V2M_PT_score)
 
 
+_DRAW_HANDLES = []
+
+
 def register():
     for cls in CLASSES:
         bpy.utils.register_class(cls)
     bpy.types.Scene.v2m = bpy.props.PointerProperty(type=V2M_Settings)
+    space = bpy.types.SpaceSequenceEditor
+    _DRAW_HANDLES.append(space.draw_handler_add(draw_curve, (), "WINDOW", "POST_VIEW"))
 
 
 def unregister():
+    while _DRAW_HANDLES:
+        bpy.types.SpaceSequenceEditor.draw_handler_remove(_DRAW_HANDLES.pop(), "WINDOW")
     del bpy.types.Scene.v2m
     for cls in reversed(CLASSES):
         bpy.utils.unregister_class(cls)

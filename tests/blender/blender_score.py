@@ -26,6 +26,11 @@ for clip in spec["clips"]:
     strip.frame_start = clip["first"] - clip["source_first"]
     strip.frame_final_duration = clip["frames"]
     strip.mute = clip.get("mute", False)
+    if clip.get("speed"):  # a Speed Control strip over it, one channel up, at this factor
+        effect = editor.sequences.new_effect(
+            f"{clip['name']} speed", "SPEED", clip["channel"] + 1, clip["first"], seq1=strip
+        )
+        effect.speed_control, effect.speed_factor = "MULTIPLY", clip["speed"]
     if meta is not None:  # open the meta's handles onto its content (end first, then start)
         meta.frame_final_end = strip.frame_final_end
         meta.frame_final_start = strip.frame_final_start
@@ -41,6 +46,8 @@ placed = {
         if s.type == "SOUND"
     ],
     "markers": sorted((m.frame, m.name) for m in scene.timeline_markers),
+    "curve": list(scene["v2m_curve"]["curve"]) if "v2m_curve" in scene else [],
+    "draw_handlers": len(v2m_score._DRAW_HANDLES),
     "strips": [
         (s.name, s.type, s.channel, s.frame_final_start, s.frame_final_end)
         for s in editor.sequences_all
