@@ -55,6 +55,7 @@ def melt_audio(project, out_wav, *, frames: int) -> np.ndarray:
         + ["acodec=pcm_s16le", f"ar={RATE}", "ac=2", "vn=1", "-silent"],
         check=True,
         capture_output=True,
+        stdin=subprocess.DEVNULL,  # melt reads keys from a terminal; never wait on one
         timeout=300,
     )
     audio, rate = soundfile.read(out_wav)
