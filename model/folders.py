@@ -54,13 +54,20 @@ def commit_folder(partial: Path, final: Path) -> None:
     partial.rmdir()
 
 
-def remove_partials(folder: str | os.PathLike) -> list[Path]:
-    """Remove partial result folders (and files) a crashed run left in ``folder``."""
+def remove_partials(
+    folder: str | os.PathLike, *, keep=frozenset(), only: str | None = None
+) -> list[Path]:
+    """Remove partial result folders (and files) a crashed run left in ``folder``, except
+    those of the final folders named in ``keep`` (still being written by another process);
+    with ``only``, just those of that final folder."""
     removed = []
     folder = Path(folder)
     if not folder.is_dir():
         return removed
     for entry in folder.glob(f".*{PARTIAL_MARK}*"):
+        final = str(folder / entry.name[1:].split(PARTIAL_MARK)[0])
+        if final in keep or (only is not None and final != only):
+            continue
         if entry.is_dir():
             shutil.rmtree(entry, ignore_errors=True)
         else:

@@ -105,6 +105,7 @@ def _watch_command(args: argparse.Namespace) -> int:
         polling=args.polling,
         preview=not args.no_preview,
         on_done=lambda name, state: print(f"{state}: {name}", flush=True),
+        lease_s=args.lease_s,
     )
     if args.once:
         watcher.scan_once()
@@ -179,6 +180,13 @@ def add_serve_commands(sub) -> None:
         "--poll-s", type=finite_float, default=1.0, help="full rescan period (default 1 s)"
     )
     p.add_argument("--polling", action="store_true", help="polling observer (network shares)")
+    p.add_argument(
+        "--lease-s",
+        type=finite_float,
+        default=30.0,
+        help="seconds after which another watcher on the same folder takes over the input of "
+        "a watcher that stopped touching its claim (died); default 30",
+    )
     p.add_argument("--no-preview", action="store_true", help="skip preview.mp4 for videos")
     p.add_argument("--once", action="store_true", help="handle what is there now, then exit")
     p.set_defaults(run=_watch_command)

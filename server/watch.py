@@ -30,6 +30,7 @@ from pathlib import Path
 
 from v2m.model.folders import remove_partials
 from v2m.model.options import ScoreOptions
+from v2m.server.claims import DEFAULT_LEASE_S, Claims
 
 log = logging.getLogger("v2m.watch")
 
@@ -168,6 +169,7 @@ class WatchFolder:
         polling: bool = False,
         preview: bool = True,
         on_done: Callable[[str, str], None] | None = None,
+        lease_s: float = DEFAULT_LEASE_S,
     ):
         self.in_dir = Path(in_dir).resolve()
         self.out_dir = Path(out_dir).resolve()
@@ -183,14 +185,16 @@ class WatchFolder:
         self.stable_s, self.poll_s, self.polling, self.preview = stable_s, poll_s, polling, preview
         self.on_done = on_done or (lambda name, state: None)
         self.journal = Journal(self.out_dir / JOURNAL)
+        self.claims = Claims(self.out_dir, lease_s=lease_s)
         self._seen: dict[Path, tuple[int, int, float]] = {}
         self._stop = threading.Event()
         self._wake = threading.Event()
         self._clean_partials()
 
     def _clean_partials(self) -> None:
-        """Half-written results of a crashed run: removed (their inputs are redone)."""
-        remove_partials(self.out_dir)
+        """Half-written results of a crashed run: removed (their inputs are redone), but not
+        those another watcher on the same folder is writing now."""
+        remove_partials(self.out_dir, keep=self.claims.live_outputs())
 
     def stop(self) -> None:
         self._stop.set()
@@ -241,6 +245,9 @@ class WatchFolder:
                 continue
             if self.journal.state(item.key) in ("done", "failed"):
                 continue
+            claim = self.claims.state(item.key)
+            if claim and claim.get("state") in ("done", "failed"):
+                continue  # another watcher on this folder finished it
             self.handle(item)
             handled += 1
         return handled
@@ -276,16 +283,24 @@ class WatchFolder:
             return
         from v2m.server.score_job import run_score_job
 
+        if not self.claims.take(item.key, output=str(final)):
+            return  # another watcher on this folder is scoring it
+        remove_partials(self.out_dir, only=str(final))  # a dead watcher's half-written try
         self.journal.record(item.key, "started", output=str(final))
         started = time.perf_counter()
+        alive = self.claims.heartbeat(item.key)
         try:
             source, options = job_request(
                 item.path, sidecar_options(item.path), preview=self.preview
             )
             run_score_job(source, options, final)
         except Exception as exc:  # noqa: BLE001 — every failure is reported, the watch goes on
+            alive.set()
+            self.claims.finish(item.key, "failed", reason=str(exc))
             self._report_failure(item, exc)
             return
+        alive.set()
+        self.claims.finish(item.key, "done", output=str(final))
         self.journal.record(item.key, "done", output=str(final))
         self._failure_report(item).unlink(missing_ok=True)  # an earlier try of this file failed
         log.info("scored %s in %.1f s -> %s", item.path.name, time.perf_counter() - started, final)
