@@ -454,4 +454,6 @@ def test_hostile_files_and_sidecars_in_the_watch_folder(tmp_path, media_root):
     assert "named more than once" in reasons["stems.mp4.txt"]
     assert "not valid TOML" in reasons["broken.mp4.txt"]
     assert all("Traceback" not in text for text in reasons.values())
-    assert not [p for p in out.iterdir() if p.name not in ("failed", ".v2m-journal.jsonl")]
+    assert not [
+        p for p in out.iterdir() if p.name not in ("failed", ".v2m-journal.jsonl", ".v2m-claims")
+    ]
