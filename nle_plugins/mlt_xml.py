@@ -1,4 +1,5 @@
-"""Shotcut's projects: MLT XML (``.mlt``) read as a timeline and written back.
+"""MLT XML: Shotcut's projects (``.mlt``) read as a timeline and written back, and the audio
+mixing MLT needs in Kdenlive projects written by OTIO's adapter.
 
 OpenTimelineIO has no MLT reader, so v2m reads the MLT document itself: the main tractor (the
 last ``<tractor>``) lists the tracks; each track is a ``<playlist>`` of ``<entry>`` (a
@@ -181,15 +182,44 @@ def write_mlt(timeline: otio.schema.Timeline, path: str | os.PathLike) -> None:
         if track.kind == otio.schema.TrackKind.Audio:
             slot.set("hide", "video")
         main.insert(list(main).index(slots[-1]) + 1, slot)
-        mix = ET.SubElement(main, "transition", id=_fresh("v2m_mix", ids))
-        for name, value in (
-            ("a_track", "0"),
-            ("b_track", str(len(slots))),
-            ("mlt_service", "mix"),
-            ("always_active", "1"),
-            ("sum", "1"),
-        ):
-            _set(mix, name, value)
+        add_mix(main, b_track=len(slots), id=_fresh("v2m_mix", ids))
+    tree.write(path, encoding="utf-8", xml_declaration=True)
+
+
+def add_mix(tractor: ET.Element, *, b_track: int, id: str, **extra: str) -> None:
+    """A ``mix`` transition summing track ``b_track``'s sound into the bottom track's — what
+    Shotcut and Kdenlive write for every audio track."""
+    transition = ET.SubElement(tractor, "transition", id=id)
+    for name, value in (
+        ("a_track", "0"),
+        ("b_track", str(b_track)),
+        ("mlt_service", "mix"),
+        ("always_active", "1"),
+        ("sum", "1"),
+        *extra.items(),
+    ):
+        _set(transition, name, value)
+
+
+def mix_audio_tracks(path: str | os.PathLike) -> None:
+    """Give every audio track of a Kdenlive project a ``mix`` transition in the main tractor,
+    as Kdenlive itself writes (``internal_added``) — OTIO's kdenlive writer writes none, and
+    then an MLT engine plays only the top audio track: the editor's own sound would be muted
+    under the score (found by rendering with ``melt``)."""
+    tree = ET.parse(path)
+    root = tree.getroot()
+    main = root.findall("tractor")[-1]  # the timeline's tractor comes last, after its tracks
+    audio = {
+        element.get("id")
+        for element in root
+        if element.tag in ("tractor", "playlist") and _prop(element, "kdenlive:audio_track") == "1"
+    }
+    mixed = {
+        _prop(t, "b_track") for t in main.findall("transition") if _prop(t, "mlt_service") == "mix"
+    }
+    for index, track in enumerate(main.findall("track")):
+        if index and track.get("producer") in audio and str(index) not in mixed:
+            add_mix(main, b_track=index, id=f"v2m_mix{index}", internal_added="237")
     tree.write(path, encoding="utf-8", xml_declaration=True)
 
 

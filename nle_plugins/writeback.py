@@ -172,55 +172,12 @@ def save_timeline(timeline: otio.schema.Timeline, path: str | os.PathLike, *, ad
         if adapter == "AAF":
             _write_aaf_markers(timeline, partial)
         if adapter == "kdenlive":
-            mix_mlt_audio_tracks(partial)
+            from v2m.nle_plugins.mlt_xml import mix_audio_tracks
+
+            mix_audio_tracks(partial)
         os.replace(partial, path)
     finally:
         partial.unlink(missing_ok=True)
-
-
-def mix_mlt_audio_tracks(path: str | os.PathLike) -> None:
-    """Give every audio track of an MLT project (Kdenlive, Shotcut) a ``mix`` transition with
-    the bottom track in the main tractor, as Kdenlive itself writes (``internal_added``) — OTIO's
-    kdenlive writer writes none, and then an MLT engine plays only the top audio track: the
-    editor's own sound would be muted under the score (found by rendering with ``melt``)."""
-    import xml.etree.ElementTree as ET
-
-    tree = ET.parse(path)
-    root = tree.getroot()
-    main = root.findall("tractor")[-1]  # the timeline's tractor comes last, after its tracks
-    audio = {
-        element.get("id")
-        for element in root
-        if element.tag in ("tractor", "playlist")
-        and any(
-            p.get("name") == "kdenlive:audio_track" and (p.text or "").strip() == "1"
-            for p in element.findall("property")
-        )
-    }
-    mixed = {
-        _mlt_property(t, "b_track")
-        for t in main.findall("transition")
-        if _mlt_property(t, "mlt_service") == "mix"
-    }
-    for index, track in enumerate(main.findall("track")):
-        if index == 0 or track.get("producer") not in audio or str(index) in mixed:
-            continue
-        transition = ET.SubElement(main, "transition", id=f"v2m_mix{index}")
-        for name, value in (
-            ("a_track", "0"),
-            ("b_track", str(index)),
-            ("mlt_service", "mix"),
-            ("always_active", "1"),
-            ("sum", "1"),
-            ("internal_added", "237"),
-        ):
-            ET.SubElement(transition, "property", name=name).text = value
-    tree.write(path, encoding="utf-8", xml_declaration=True)
-
-
-def _mlt_property(element, name: str) -> str | None:
-    found = next((p for p in element.findall("property") if p.get("name") == name), None)
-    return None if found is None else (found.text or "").strip()
 
 
 _AAF_COLORS = {

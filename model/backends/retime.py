@@ -23,7 +23,7 @@ from v2m.model.mixbus import gap_before_hits
 from v2m.model.retime.captions import shortlist
 from v2m.model.retime.fit import DEFAULT_MAX_STRETCH, fit_time_map
 from v2m.model.retime.library import find_songs, index_library, stem_name
-from v2m.model.retime.match import match_track, matched, rank_matches
+from v2m.model.retime.match import match_library, matched
 from v2m.model.retime.stretch import render_through, stretch_available
 from v2m.model.tempo import SUBDIVISION, TempoMap, placed_hit
 from v2m.model.types import ScoreRequest, ScoreResult
@@ -129,30 +129,23 @@ class RetimeBackend(Backend):
         must = [h for h in request.hits if is_must_hit(h)]
         progress(0.45, "matching")
         fitting, prompt_fits = shortlist(request.options.prompt, tracks)
-        ranked = rank_matches(
+        by_track = match_library(
             fitting,
             [h.time_s for h in must],
             video_curve=request.curve,
             duration_s=request.duration_s,
             max_stretch=self.max_stretch,
         )
+        ranked = [starts[0] for starts in by_track]
         best = ranked[0]
-        name = Path(best.music.path).name
-        progress(0.55, f"stretching {name}")
+        progress(0.55, f"stretching {Path(best.music.path).name}")
         source = {
             stem_name(path) if best.music.stem_paths else "music": decode_audio(
                 path, sample_rate_hz=self.sample_rate_hz, channels=2
             ).samples.astype(np.float32)
             for path in best.music.stem_paths or (best.music.path,)
         }
-        cuts = [h.time_s for h in must]
-        starts = match_track(
-            best.music,
-            cuts,
-            video_curve=request.curve,
-            duration_s=request.duration_s,
-            max_stretch=self.max_stretch,
-        )
+        starts = by_track[0]
         rendered, takes = self._best_take(source, starts[:TAKES], request, progress=progress)
         best, _, (mix, stems, report, heard, ending), gaps = rendered
         grid = _tempo_map(best.fit.time_map.played(best.music.beats_s))
@@ -227,12 +220,12 @@ class RetimeBackend(Backend):
             if rendered is not None:  # a fit can be heard at no more cuts than it hits
                 heard = len(rendered[0].fit.cuts_s) - rendered[1]
                 queue = [item for item in queue if item[1].hits > heard]
-            queue = [item for item in queue if _signature(*item[1:]) not in tried]
+            queue = [item for item in queue if _signature(item[1], item[3]) not in tried]
             if not queue:
                 break
             queue.sort(key=lambda item: item[0])  # every start before any variant (stable)
             depth, match, refit, gaps = queue.pop(0)
-            tried.add(_signature(match, refit, gaps))
+            tried.add(_signature(match, gaps))
             progress(0.55 + 0.3 * attempt / TAKES, f"stretching {Path(match.music.path).name}")
             take = self._render(source, match, request, gaps_s=gaps)
             failed, marks, cuts = _unheard(match, take[3], frame_s)
@@ -317,7 +310,7 @@ TAKES = 12
 """Most renders tried for one job (each verified on its output)."""
 
 
-def _signature(match, _refit, gaps) -> tuple:
+def _signature(match, gaps) -> tuple:
     """What a take renders: its time map and gaps (fits from different starts often meet)."""
     m = match.fit.time_map
     return (

@@ -112,30 +112,37 @@ def match_track(
     return sorted(out, key=lambda m: m.rank_key)
 
 
-def rank_matches(
+def match_library(
     tracks: list[MusicAnalysis],
     cuts_s,
     *,
     video_curve: EventCurve,
     duration_s: float,
     max_stretch: float,
-) -> list[Match]:
-    """The best start of every track long enough, best track first.
+) -> list[list[Match]]:
+    """Every track's fitted starts (best first), best track first; tracks too short for the
+    selection left out.
 
     Raises:
         InvalidInputError: when no track is long enough for the selection.
     """
-    best = []
+    found = []
     for music in tracks:
-        found = match_track(
+        starts = match_track(
             music, cuts_s, video_curve=video_curve, duration_s=duration_s, max_stretch=max_stretch
         )
-        if found:
-            best.append(found[0])
-    if not best:
+        if starts:
+            found.append(starts)
+    if not found:
         longest = max((t.duration_s for t in tracks), default=0.0)
         raise InvalidInputError(
             f"the selection lasts {duration_s:.1f} s but the longest recording offered lasts "
             f"{longest:.1f} s; choose a longer track or a shorter selection"
         )
-    return sorted(best, key=lambda m: m.rank_key)
+    return sorted(found, key=lambda starts: starts[0].rank_key)
+
+
+def rank_matches(tracks: list[MusicAnalysis], cuts_s, **fit) -> list[Match]:
+    """The best start of every track long enough, best track first (see
+    :func:`match_library` for the options and errors)."""
+    return [starts[0] for starts in match_library(tracks, cuts_s, **fit)]
