@@ -255,11 +255,14 @@ def _failure(exc: BaseException) -> tuple[int, str]:
     """(exit code, one-line message) for an exception that ended a command."""
     from v2m.model.errors import ModelError, WeightsNotFoundError
     from v2m.nle_plugins.errors import TimelineError
+    from v2m.server.errors import ServerError
 
     if isinstance(exc, WeightsNotFoundError):
         return EXIT_FAILED, f"missing weights: {exc}"
     if isinstance(exc, ModelError | TimelineError):
         return (EXIT_USAGE if isinstance(exc, ValueError) else EXIT_FAILED), str(exc)
+    if isinstance(exc, ServerError):
+        return EXIT_FAILED, str(exc)
     code = getattr(exc, "code", None)
     if callable(code) and type(exc).__module__.startswith("grpc"):  # grpc.RpcError
         name = getattr(code(), "name", "UNKNOWN")

@@ -79,6 +79,15 @@ class ShuttingDownError(ServerError):
     """The server is stopping and takes no new work."""
 
 
+class ExecutorSetupError(ServerError):
+    """The executor cannot run work as configured: Ray missing, no cluster at the address, a
+    node that cannot see the shared storage, no node with the GPU a job needs."""
+
+
+class WorkerLostError(ServerError):
+    """The cluster worker running a job died before it finished (the job is not retried)."""
+
+
 STATUS_TABLE: tuple[tuple[type[BaseException], grpc.StatusCode], ...] = (
     (PathOutsideRootsError, grpc.StatusCode.PERMISSION_DENIED),
     (UnauthenticatedError, grpc.StatusCode.UNAUTHENTICATED),
@@ -92,6 +101,8 @@ STATUS_TABLE: tuple[tuple[type[BaseException], grpc.StatusCode], ...] = (
     (WeightsNotFoundError, grpc.StatusCode.FAILED_PRECONDITION),
     (JobCancelled, grpc.StatusCode.CANCELLED),
     (ShuttingDownError, grpc.StatusCode.UNAVAILABLE),
+    (WorkerLostError, grpc.StatusCode.UNAVAILABLE),
+    (ExecutorSetupError, grpc.StatusCode.FAILED_PRECONDITION),
     (BadRequestError, grpc.StatusCode.INVALID_ARGUMENT),
     (InvalidInputError, grpc.StatusCode.INVALID_ARGUMENT),
     (UnsupportedFormatError, grpc.StatusCode.INVALID_ARGUMENT),

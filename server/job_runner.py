@@ -1,5 +1,6 @@
-"""Score jobs on the server: admission, the one job function in a worker thread, and its events
-published to the job's log, which every caller of the job follows.
+"""Score jobs on the server: admission, the one job function run by the executor (a worker
+thread here, or a replica on a Ray cluster), and its events published to the job's log, which
+every caller of the job follows.
 
 ``JobRunner.submit`` checks a request, and either joins an identical job already running (same
 media, same parameters) or queues a new one; ``follow`` replays a job's log and then follows it
@@ -13,33 +14,34 @@ import dataclasses
 import hashlib
 import os
 from collections.abc import Callable
-from dataclasses import dataclass
 from pathlib import Path
 
-from v2m.model.backends import backend_entry
+from v2m.model.backends import Resources, backend_entry
+from v2m.model.folders import remove_partials
 from v2m.model.options import Limits, ScoreOptions
 from v2m.server import convert
-from v2m.server.errors import BadRequestError, JobCancelled, JobFailed, status_for
+from v2m.server.errors import (
+    BadRequestError,
+    JobCancelled,
+    JobFailed,
+    WorkerLostError,
+    status_for,
+)
+from v2m.server.executor import make_executor
 from v2m.server.jobs import ACTIVE, Job, JobManager
 from v2m.server.paths import resolve_media_path
+from v2m.server.score_events import ScoreWork
 from v2m.server.settings import ServerSettings
 from v2m.server.uploads import find_upload
-from v2m.server.worker_stream import WorkerStream
 from v2m.v1 import scoring_pb2 as pb
 
 UPLOAD_PREFIX = "upload:"
 """A path option spelled ``upload:ID`` names a file sent with UploadMedia."""
 
 
-@dataclass(frozen=True)
-class _Music:
-    """The worker's finished ``ScoreJob``, handed to the loop to stream while it writes files."""
-
-    scored: object
-
-
 class JobRunner:
-    """Runs Score jobs for a service: ``workers`` at once, one at a time per accelerator."""
+    """Runs Score jobs for a service on its executor: ``workers`` at once (one at a time per
+    accelerator of this machine with the local executor)."""
 
     def __init__(self, settings: ServerSettings, *, after_job: Callable[[], None]):
         self.settings = settings
@@ -50,6 +52,9 @@ class JobRunner:
         )
         self.data_dir = Path(settings.data_dir).resolve()
         self.jobs = JobManager(workers=settings.workers, max_queue=settings.max_queue)
+        self.executor = make_executor(
+            settings.ray, replicas=settings.workers, roots=self.roots, data_dir=self.data_dir
+        )
         self.after_job = after_job
         """Called (in a thread) when a job has ended: the retention sweep."""
         self._tasks: set[asyncio.Task] = set()
@@ -68,8 +73,21 @@ class JobRunner:
         job, joined = self.jobs.admit(_request_key(request, path, options=options, fmt=fmt))
         if not joined:
             job.uses = (Path(path), self.data_dir / "jobs" / job.job_id)
+            work = ScoreWork(
+                job_id=job.job_id,
+                path=path,
+                options=options,
+                out_dir=self.data_dir / "jobs" / job.job_id,
+                roots=self.roots,
+                limits=self.limits,
+                audio_format=fmt,
+                max_message_bytes=self.settings.max_message_bytes,
+            )
             device = entry.device_for(options.backend_options)
-            job.task = asyncio.create_task(self._run(job, options, path, fmt, device))
+            if not self.executor.one_job_per_accelerator:
+                device = "cpu"  # the executor places GPU work on GPU replicas itself
+            resources = entry.resources_for(options.backend_options)
+            job.task = asyncio.create_task(self._run(job, work, device, resources))
             self._tasks.add(job.task)
             job.task.add_done_callback(self._tasks.discard)
         return job, joined
@@ -89,50 +107,33 @@ class JobRunner:
             return str(find_upload(self.data_dir / "uploads", value[len(UPLOAD_PREFIX) :]))
         return str(resolve_media_path(value, self.roots, folder=None))
 
-    async def _run(self, job: Job, options: ScoreOptions, path: str, fmt: str, device: str):
-        """Compute one Score job, publishing its events to the job's log."""
-        from v2m.server.score_job import run_score_job, source_for
-
+    async def _run(self, job: Job, work: ScoreWork, device: str, resources: Resources):
+        """Compute one Score job on the executor, publishing its events to the job's log."""
         job.publish(pb.ScoreEvent(accepted=pb.JobAccepted(job_id=job.job_id)))
-        stream = WorkerStream(asyncio.get_running_loop(), cancelled=job.cancel)
-        result: dict = {}
-
-        def progress(fraction: float, stage: str) -> None:
-            job.stage, job.fraction = stage, fraction
-            stream.emit(pb.ScoreEvent(progress=pb.Progress(stage=stage, fraction=fraction)))
-
-        def on_request(req) -> None:
-            stream.emit(pb.ScoreEvent(curve=convert.curve_message(req.curve)))
-            stream.emit(pb.ScoreEvent(planned=convert.planned_message(req)))
-
-        def work() -> None:
-            result["done"] = run_score_job(
-                source_for(path, search_paths=self.roots),
-                options,
-                self.data_dir / "jobs" / job.job_id,
-                limits=self.limits,
-                media_check=lambda p: resolve_media_path(str(p), self.roots),
-                progress=progress,
-                cancel=job.cancel,
-                on_request=on_request,
-                on_music=lambda scored: stream.emit(_Music(scored)),  # sent while files write
-            )
-
+        result = None
         try:
             async with self.jobs.slot(job, device=device):
-                async for event in stream.run(work):
-                    if isinstance(event, _Music):
-                        await self._publish_music(job, event.scored, fmt)
+                events = self.executor.stream(work, resources=resources, cancel=job.cancel)
+                async for event in events:
+                    kind = event.WhichOneof("event")
+                    if kind == "progress":
+                        job.stage, job.fraction = event.progress.stage, event.progress.fraction
+                    if kind == "result":  # published once the job's state says done
+                        result = event
                     else:
                         job.publish(event)
-            done = result["done"]
-            job.artifacts = {k: str(v) for k, v in done.artifacts.items()}
+            if result is None:
+                raise WorkerLostError("the job's work ended without a result; score again")
+            job.artifacts = {a.name: a.path for a in result.result.artifacts}
             self.jobs.finished(job, "done")
-            message = convert.result_message(job.job_id, done.scored, job.artifacts)
-            job.publish(pb.ScoreEvent(result=message))
+            job.publish(result)
         except JobCancelled:
             self.jobs.finished(job, "cancelled")
         except Exception as exc:  # noqa: BLE001 — a failing job never takes the server down
+            if isinstance(exc, WorkerLostError):  # its half-written folder, if any
+                await asyncio.to_thread(
+                    remove_partials, work.out_dir.parent, only=str(work.out_dir)
+                )
             job.failure = status_for(exc)
             self.jobs.finished(job, "failed", job.failure[1])
         finally:
@@ -140,16 +141,6 @@ class JobRunner:
                 self.jobs.finished(job, "cancelled")
             job.close_log()
             await asyncio.to_thread(self.after_job)
-
-    async def _publish_music(self, job: Job, scored, fmt: str) -> None:
-        """The placed hits, then every stem and the mix in chunks."""
-        job.publish(pb.ScoreEvent(plan=convert.plan_message(scored)))
-        r = scored.result
-        limit = self.settings.max_message_bytes
-        for name, audio in [*r.stems.items(), ("mix", r.mix)]:
-            for chunk in convert.stem_chunks(name, audio, r.sample_rate, fmt, max_bytes=limit):
-                job.publish(pb.ScoreEvent(stem=chunk))
-            await asyncio.sleep(0)  # let the followers send while the next stem encodes
 
     async def follow(self, job: Job, *, joined: bool = False):
         """Replay a job's log from the start, then follow it live; end as the job ended
@@ -185,6 +176,7 @@ class JobRunner:
                 cancel(job)
         if self._tasks:
             await asyncio.wait(list(self._tasks), timeout=30)
+        await self.executor.close()
 
 
 def cancel(job: Job) -> None:

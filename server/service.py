@@ -246,6 +246,7 @@ class ScoringService(pb_grpc.ScoringServiceServicer):
 
     async def GetServerInfo(self, request, context):  # noqa: N802
         s = self.settings
+        info = await asyncio.to_thread(self.runner.executor.info)
         return pb.ServerInfo(
             version=__version__,
             media_roots=[str(r) for r in s.roots],
@@ -253,6 +254,12 @@ class ScoringService(pb_grpc.ScoringServiceServicer):
             max_media_duration_s=s.max_media_duration_s,
             max_frame_side_px=s.max_frame_side_px,
             auth_required=bool(s.token),
+            executor=info.name,
+            nodes=[
+                pb.NodeInfo(address=n.address, cpus=n.cpus, gpus=n.gpus, alive=n.alive)
+                for n in info.nodes
+            ],
+            workers=s.workers,
         )
 
     async def ListBackends(self, request, context):  # noqa: N802

@@ -32,7 +32,12 @@ class ServerSettings:
     max_media_duration_s: float = 20 * 60.0
     max_frame_side_px: int = 8192
     workers: int = 2
-    """Score jobs running at once (CPU work; a GPU backend is serialised separately)."""
+    """Score jobs running at once (CPU work; a GPU backend is serialised separately). With
+    ``ray``, the CPU replicas started on the cluster: set it to the jobs the cluster should
+    run at once (about its CPU count)."""
+    ray: str = ""
+    """Run jobs on a Ray cluster: ``auto`` (the one started on this machine by ``ray start
+    --head``) or its ``HOST:PORT``; empty: in this process (the local executor)."""
     max_queue: int = 8
     """Score jobs waiting beyond the running ones; more are refused with RESOURCE_EXHAUSTED."""
     retention_max_age_s: float = 7 * 24 * 3600.0

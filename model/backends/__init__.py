@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 
-from v2m.model.backends.base import Backend, ProgressFn
+from v2m.model.backends.base import Backend, ProgressFn, Resources
 from v2m.model.registry import Registry, summary
 
 
@@ -23,11 +23,18 @@ class BackendEntry:
     options: dict[str, str]
     path_options: tuple[str, ...]
     device_for: Callable[[Mapping[str, str]], str]
+    resources_for: Callable[[Mapping[str, str]], Resources]
 
 
 def _entry(cls: type[Backend]) -> BackendEntry:
     return BackendEntry(
-        cls.name, summary(cls), cls, dict(cls.options), cls.path_options, cls.device_for
+        cls.name,
+        summary(cls),
+        cls,
+        dict(cls.options),
+        cls.path_options,
+        cls.device_for,
+        cls.resources_for,
     )
 
 
@@ -56,6 +63,7 @@ __all__ = [
     "Backend",
     "BackendEntry",
     "ProgressFn",
+    "Resources",
     "backend_entry",
     "create_backend",
     "list_backends",

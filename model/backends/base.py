@@ -3,11 +3,20 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import ClassVar
 
 from v2m.model.types import ScoreRequest, ScoreResult
 
 ProgressFn = Callable[[float, str], None]
+
+
+@dataclass(frozen=True)
+class Resources:
+    """What one job of a backend holds on a cluster node (the shape of a Ray replica)."""
+
+    cpus: float = 1.0
+    gpus: float = 0.0
 
 
 class Backend:
@@ -25,6 +34,12 @@ class Backend:
     def device_for(cls, options: Mapping[str, str]) -> str:
         """The device a backend built with ``options`` would run on, without building it."""
         return "cpu"
+
+    @classmethod
+    def resources_for(cls, options: Mapping[str, str]) -> Resources:
+        """What a job of a backend built with ``options`` needs on a cluster node: one CPU
+        unless the backend says more (a node with a GPU for a model that runs best on one)."""
+        return Resources()
 
     def availability(self) -> tuple[bool, str]:
         """(available, reason when not)."""

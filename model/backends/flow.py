@@ -11,7 +11,7 @@ from pathlib import Path
 
 import numpy as np
 
-from v2m.model.backends.base import Backend, ProgressFn
+from v2m.model.backends.base import Backend, ProgressFn, Resources
 from v2m.model.errors import WeightsNotFoundError
 from v2m.model.mastering import master
 from v2m.model.tempo import SUBDIVISION, constant_tempo_map, placed_hit
@@ -44,6 +44,12 @@ class FlowBackend(Backend):
     def device_for(cls, options) -> str:
         has_weights = options.get("checkpoint") or os.environ.get("V2M_FLOW_CHECKPOINT")
         return _device(None) if has_weights else "cpu"
+
+    @classmethod
+    def resources_for(cls, options) -> Resources:
+        """A GPU node when there are weights to run (the front server may have no GPU)."""
+        has_weights = options.get("checkpoint") or os.environ.get("V2M_FLOW_CHECKPOINT")
+        return Resources(cpus=1.0, gpus=1.0 if has_weights else 0.0)
 
     def __init__(
         self,

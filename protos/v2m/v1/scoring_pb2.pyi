@@ -296,20 +296,38 @@ class GetServerInfoRequest(_message.Message):
     def __init__(self) -> None: ...
 
 class ServerInfo(_message.Message):
-    __slots__ = ("version", "media_roots", "max_message_bytes", "max_media_duration_s", "max_frame_side_px", "auth_required")
+    __slots__ = ("version", "media_roots", "max_message_bytes", "max_media_duration_s", "max_frame_side_px", "auth_required", "executor", "nodes", "workers")
     VERSION_FIELD_NUMBER: _ClassVar[int]
     MEDIA_ROOTS_FIELD_NUMBER: _ClassVar[int]
     MAX_MESSAGE_BYTES_FIELD_NUMBER: _ClassVar[int]
     MAX_MEDIA_DURATION_S_FIELD_NUMBER: _ClassVar[int]
     MAX_FRAME_SIDE_PX_FIELD_NUMBER: _ClassVar[int]
     AUTH_REQUIRED_FIELD_NUMBER: _ClassVar[int]
+    EXECUTOR_FIELD_NUMBER: _ClassVar[int]
+    NODES_FIELD_NUMBER: _ClassVar[int]
+    WORKERS_FIELD_NUMBER: _ClassVar[int]
     version: str
     media_roots: _containers.RepeatedScalarFieldContainer[str]
     max_message_bytes: int
     max_media_duration_s: float
     max_frame_side_px: int
     auth_required: bool
-    def __init__(self, version: _Optional[str] = ..., media_roots: _Optional[_Iterable[str]] = ..., max_message_bytes: _Optional[int] = ..., max_media_duration_s: _Optional[float] = ..., max_frame_side_px: _Optional[int] = ..., auth_required: _Optional[bool] = ...) -> None: ...
+    executor: str
+    nodes: _containers.RepeatedCompositeFieldContainer[NodeInfo]
+    workers: int
+    def __init__(self, version: _Optional[str] = ..., media_roots: _Optional[_Iterable[str]] = ..., max_message_bytes: _Optional[int] = ..., max_media_duration_s: _Optional[float] = ..., max_frame_side_px: _Optional[int] = ..., auth_required: _Optional[bool] = ..., executor: _Optional[str] = ..., nodes: _Optional[_Iterable[_Union[NodeInfo, _Mapping]]] = ..., workers: _Optional[int] = ...) -> None: ...
+
+class NodeInfo(_message.Message):
+    __slots__ = ("address", "cpus", "gpus", "alive")
+    ADDRESS_FIELD_NUMBER: _ClassVar[int]
+    CPUS_FIELD_NUMBER: _ClassVar[int]
+    GPUS_FIELD_NUMBER: _ClassVar[int]
+    ALIVE_FIELD_NUMBER: _ClassVar[int]
+    address: str
+    cpus: float
+    gpus: float
+    alive: bool
+    def __init__(self, address: _Optional[str] = ..., cpus: _Optional[float] = ..., gpus: _Optional[float] = ..., alive: _Optional[bool] = ...) -> None: ...
 
 class ListBackendsRequest(_message.Message):
     __slots__ = ()
