@@ -9,6 +9,7 @@ paid only when it is used); anything else registers its class with ``register``.
 from __future__ import annotations
 
 import importlib
+import threading
 from collections.abc import Callable, Mapping
 from typing import Generic, TypeVar
 
@@ -40,6 +41,9 @@ class Registry(Generic[E]):
         self._entry = entry
         self._label = label or (lambda e: e.name)
         self._entries: dict[str, E] = {}
+        self._lock = threading.RLock()
+        """Held while a built-in is imported: a second thread asking for it meanwhile waits
+        (without it, it found the name neither imported nor still to import)."""
 
     def register(self, cls: type) -> type:
         """Class decorator: make ``cls`` available under ``cls.name``."""
@@ -52,8 +56,9 @@ class Registry(Generic[E]):
 
     def get(self, name: str) -> E:
         """The entry called ``name`` (UnknownNameError lists the choices)."""
-        if name not in self._entries and name in self._builtins:
-            self._load(name)
+        with self._lock:
+            if name not in self._entries and name in self._builtins:
+                self._load(name)
         if name not in self._entries:
             choices = ", ".join(self._label(e) for e in self.entries())
             raise UnknownNameError(f"unknown {self.kind} {name!r}; choose one of: {choices}")
@@ -61,8 +66,9 @@ class Registry(Generic[E]):
 
     def entries(self) -> list[E]:
         """Every entry, sorted by name (built-ins imported)."""
-        for name in list(self._builtins):
-            self._load(name)
+        with self._lock:
+            for name in list(self._builtins):
+                self._load(name)
         return [self._entries[name] for name in sorted(self._entries)]
 
     def names(self) -> list[str]:
