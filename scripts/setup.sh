@@ -1,12 +1,13 @@
 #!/usr/bin/env bash
-# Create .venv and install v2m into it (editable). `--dev` adds the test tools.
+# Create .venv and install v2m into it (editable). `--dev` adds the test tools and Ray (the
+# cluster executor's tests start a local Ray cluster).
 # torch is installed first and pinned to 2.13.0: on this project's machines that is a local
 # CPU wheel (/opt/wheels); anything looser pulls a multi-GB CUDA build.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 extras=""
-[ "${1:-}" = "--dev" ] && extras="[dev]"
+[ "${1:-}" = "--dev" ] && extras="[dev,ray]"
 
 python=${PYTHON:-python3.11}
 command -v "$python" >/dev/null 2>&1 || python=python3

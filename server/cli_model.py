@@ -5,6 +5,7 @@ and training from the command line."""
 from __future__ import annotations
 
 import argparse
+import os
 from pathlib import Path
 
 from v2m.server.cli_options import finite_float
@@ -136,7 +137,25 @@ def _doctor_command(args: argparse.Namespace) -> int:
             print(f"  {'':3s} {'':22s} fix: {check.fix}")
     ok = sum(c.ok for c in checks)
     print(f"{ok} found, {len(checks) - ok} not found (optional pieces; fixes above)")
+    _print_executor(args.ray or os.environ.get("V2M_RAY", ""))
     return 0
+
+
+def _print_executor(ray_address: str) -> None:
+    """Where a server's jobs would run: this machine, or the Ray cluster's nodes."""
+    from v2m.server.executor import LocalExecutor
+
+    if not ray_address:
+        node = LocalExecutor().info().nodes[0]
+        print(f"executor: local ({node.cpus:g} CPUs, {node.gpus:g} GPUs; --ray ADDRESS: a cluster)")
+        return
+    from v2m.server.ray_executor import cluster_nodes, connect
+
+    nodes = cluster_nodes(connect(ray_address))
+    print(f"executor: ray at {ray_address}, {len(nodes)} node(s)")
+    for n in nodes:
+        state = "alive" if n.alive else "DEAD"
+        print(f"  {n.address:22s} {n.cpus:5g} CPUs {n.gpus:3g} GPUs  {state}")
 
 
 def add_model_commands(sub) -> None:
@@ -182,6 +201,11 @@ def add_model_commands(sub) -> None:
         help="what this installation can do: renderer, fonts, encoders, backends, codecs",
         description="Check the SoundFont renderer and fonts, the encoders and backends, the "
         "preview's codecs and the prompt model; print the fix for each missing piece.",
+    )
+    p.add_argument(
+        "--ray",
+        metavar="ADDRESS",
+        help="also show the Ray cluster's nodes and resources (auto or HOST:PORT; V2M_RAY)",
     )
     p.set_defaults(run=_doctor_command)
 

@@ -22,6 +22,17 @@ def finite_float(text: str) -> float:
     return value
 
 
+def positive_int(text: str) -> int:
+    """An argparse type: a whole number 1..1024."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole number") from None
+    if not 1 <= value <= 1024:
+        raise argparse.ArgumentTypeError(f"{text!r} is not 1..1024")
+    return value
+
+
 def backend_option(text: str) -> tuple[str, str]:
     """An argparse type: ``NAME=VALUE``."""
     name, sep, value = text.partition("=")

@@ -6,7 +6,7 @@ from __future__ import annotations
 import argparse
 import sys
 
-from v2m.server.cli_options import finite_float
+from v2m.server.cli_options import finite_float, positive_int
 
 
 def _premiere_plugin_command(args: argparse.Namespace) -> int:
@@ -51,6 +51,8 @@ def _serve_command(args: argparse.Namespace) -> int:
         insecure=args.insecure or None,
         tls_cert=args.tls_cert,
         tls_key=args.tls_key,
+        ray=args.ray,
+        workers=args.workers,
     )
     logging.basicConfig(level=logging.INFO, format="%(message)s")
     if args.token:
@@ -71,7 +73,12 @@ def _serve_command(args: argparse.Namespace) -> int:
 
         from v2m.server.watch import WatchFolder
 
-        watcher = WatchFolder(args.watch[0], args.watch[1], polling=args.polling)
+        watcher = WatchFolder(
+            args.watch[0],
+            args.watch[1],
+            polling=args.polling,
+            executor=_watch_executor(settings.ray, args.watch[0], args.watch[1], jobs=1),
+        )
         threading.Thread(target=watcher.run, name="v2m-watch", daemon=True).start()
         print(f"v2m watching {watcher.in_dir} -> {watcher.out_dir}")
     print(
@@ -91,6 +98,18 @@ def _serve_command(args: argparse.Namespace) -> int:
     return 0
 
 
+def _watch_executor(ray_address: str, in_dir: str, out_dir: str, *, jobs: int):
+    """The executor a watcher hands its jobs to: this process, or ``jobs`` replicas on the Ray
+    cluster (every node must see the watch folder and share the output folder)."""
+    from pathlib import Path
+
+    from v2m.server.job_runner import make_executor
+
+    roots = (Path(in_dir).resolve(),)
+    data_dir = Path(out_dir).resolve()
+    return make_executor(ray_address, replicas=jobs, roots=roots, data_dir=data_dir)
+
+
 def _watch_command(args: argparse.Namespace) -> int:
     import logging
 
@@ -106,6 +125,8 @@ def _watch_command(args: argparse.Namespace) -> int:
         preview=not args.no_preview,
         on_done=lambda name, state: print(f"{state}: {name}", flush=True),
         lease_s=args.lease_s,
+        executor=_watch_executor(args.ray or "", args.input, args.output, jobs=args.jobs),
+        jobs=args.jobs,
     )
     if args.once:
         watcher.scan_once()
@@ -158,6 +179,19 @@ def add_serve_commands(sub) -> None:
         "--watch", nargs=2, metavar=("IN", "OUT"), help="also run a watch folder (v2m watch)"
     )
     p.add_argument("--polling", action="store_true", help="watch by polling (network shares)")
+    p.add_argument(
+        "--workers",
+        type=positive_int,
+        help="Score jobs run at once (default 2; with --ray: replicas on the cluster, about "
+        "its CPU count)",
+    )
+    p.add_argument(
+        "--ray",
+        metavar="ADDRESS",
+        help="run jobs on a Ray cluster: auto (started here by `ray start --head`) or HOST:PORT "
+        "(needs Ray: pip install 'v2m[ray]'); media roots and --data-dir must be the same "
+        "paths on every node",
+    )
     p.set_defaults(run=_serve_command)
 
     p = sub.add_parser(
@@ -186,6 +220,13 @@ def add_serve_commands(sub) -> None:
         default=30.0,
         help="seconds after which another watcher on the same folder takes over the input of "
         "a watcher that stopped touching its claim (died); default 30",
+    )
+    p.add_argument("--jobs", type=positive_int, default=1, help="inputs scored at once (default 1)")
+    p.add_argument(
+        "--ray",
+        metavar="ADDRESS",
+        help="hand the jobs to a Ray cluster (auto or HOST:PORT); IN and OUT must be the same "
+        "paths on every node",
     )
     p.add_argument("--no-preview", action="store_true", help="skip preview.mp4 for videos")
     p.add_argument("--once", action="store_true", help="handle what is there now, then exit")

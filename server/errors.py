@@ -81,7 +81,7 @@ class ShuttingDownError(ServerError):
 
 class ExecutorSetupError(ServerError):
     """The executor cannot run work as configured: Ray missing, no cluster at the address, a
-    node that cannot see the shared storage, no node with the GPU a job needs."""
+    node that cannot see the shared storage."""
 
 
 class WorkerLostError(ServerError):

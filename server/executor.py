@@ -8,6 +8,8 @@ it and streams the events back:
 - ``local`` (the default): a worker thread of this process (``WorkerStream``);
 - ``ray``: a replica on a Ray cluster (``v2m.server.ray_executor``; ``v2m serve --ray``).
 
+``make_executor`` (in ``job_runner``) picks one from the settings.
+
 Both honour the same contract: ``stream`` yields the events as they come; when ``cancel`` is set
 or the reader stops, the work stops at its next event (JobCancelled); an error the work raised
 is raised again to the reader as the same typed error.
@@ -93,15 +95,3 @@ def _gpus() -> int:
     """NVIDIA GPUs the driver lists (no CUDA library loaded to count them)."""
     listed = Path("/proc/driver/nvidia/gpus")
     return len(list(listed.iterdir())) if listed.is_dir() else 0
-
-
-def make_executor(
-    ray_address: str, *, replicas: int, roots: tuple[Path, ...], data_dir: Path
-) -> Executor:
-    """The local executor, or (``ray_address`` set: ``auto`` or ``HOST:PORT``) the Ray executor
-    with ``replicas`` CPU replicas, after checking every node sees ``roots`` and ``data_dir``."""
-    if not ray_address:
-        return LocalExecutor()
-    from v2m.server.ray_executor import RayExecutor
-
-    return RayExecutor(ray_address, replicas=replicas, roots=roots, data_dir=data_dir)

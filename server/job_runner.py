@@ -27,7 +27,7 @@ from v2m.server.errors import (
     WorkerLostError,
     status_for,
 )
-from v2m.server.executor import make_executor
+from v2m.server.executor import Executor, LocalExecutor
 from v2m.server.jobs import ACTIVE, Job, JobManager
 from v2m.server.paths import resolve_media_path
 from v2m.server.score_events import ScoreWork
@@ -184,6 +184,18 @@ def cancel(job: Job) -> None:
     job.cancel.set()
     if job.state == "queued" and job.task is not None:
         job.task.cancel()
+
+
+def make_executor(
+    ray_address: str, *, replicas: int, roots: tuple[Path, ...], data_dir: Path
+) -> Executor:
+    """The local executor, or (``ray_address`` set: ``auto`` or ``HOST:PORT``) the Ray executor
+    with ``replicas`` CPU replicas, after checking every node sees ``roots`` and ``data_dir``."""
+    if not ray_address:
+        return LocalExecutor()
+    from v2m.server.ray_executor import RayExecutor
+
+    return RayExecutor(ray_address, replicas=replicas, roots=roots, data_dir=data_dir)
 
 
 def _request_key(request: pb.ScoreRequest, path: str, *, options: ScoreOptions, fmt: str) -> str:

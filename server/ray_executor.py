@@ -165,8 +165,20 @@ class RayExecutor:
         self._lock = threading.Lock()
         self._replicas: dict[Resources, list] = {}
         self._busy: dict[int, int] = {}
+        free = self.ray.available_resources().get("CPU", 0.0)
+        if free < replicas * Resources().cpus:
+            raise ExecutorSetupError(
+                f"{replicas} replica(s) need {replicas * Resources().cpus:g} CPUs and the Ray "
+                f"cluster at {address} has {free:g} free: lower --workers or add nodes "
+                "(`ray start --address HEAD:PORT` on each)"
+            )
         cpu = self._start(Resources(), replicas)
-        self.ray.get([r.warm.remote() for r in cpu], timeout=300)
+        try:
+            self.ray.get([r.warm.remote() for r in cpu], timeout=300)
+        except self.ray.exceptions.GetTimeoutError as exc:
+            raise ExecutorSetupError(
+                f"the Ray cluster at {address} did not start {replicas} replica(s) within 300 s"
+            ) from exc
         log.info(
             '{"event": "ray executor", "address": "%s", "replicas": %d, "nodes": %d}',
             address,
@@ -222,20 +234,18 @@ class RayExecutor:
         return started
 
     def _replica(self, resources: Resources):
-        """The least busy replica of this shape (started when the first job needs it)."""
+        """The least busy replica of this shape, started when the first job needs it: a GPU
+        job gets one replica per GPU of the cluster, or runs on the CPU replicas when the
+        cluster has no GPU (as the flow model runs on a CPU-only machine, slowly)."""
+        if resources.gpus:
+            gpus = sum(n.gpus for n in cluster_nodes(self.ray) if n.alive)
+            if gpus < resources.gpus:
+                resources = Resources()
         with self._lock:
             pool = self._replicas.get(resources)
         if not pool:
-            gpus = sum(n.gpus for n in cluster_nodes(self.ray) if n.alive)
-            if resources.gpus and gpus < resources.gpus:
-                raise ExecutorSetupError(
-                    f"this job needs {resources.gpus:g} GPU(s) and no node of the Ray cluster "
-                    f"at {self.address} has one (nodes: "
-                    f"{', '.join(n.address for n in cluster_nodes(self.ray))})"
-                )
-            pool = self._start(
-                resources, max(1, int(gpus // resources.gpus)) if resources.gpus else 1
-            )
+            count = int(gpus // resources.gpus) if resources.gpus else 1
+            pool = self._start(resources, count)
         with self._lock:
             replica = min(pool, key=lambda r: self._busy.get(id(r), 0))
             self._busy[id(replica)] = self._busy.get(id(replica), 0) + 1

@@ -17,6 +17,7 @@ arrive); a full scan every ``poll_s`` is the ground truth either way.
 
 from __future__ import annotations
 
+import functools
 import json
 import logging
 import os
@@ -25,12 +26,15 @@ import time
 import tomllib
 import traceback
 from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 
+from v2m.model.backends import backend_entry
 from v2m.model.folders import remove_partials
 from v2m.model.options import ScoreOptions
 from v2m.server.claims import DEFAULT_LEASE_S, Claims
+from v2m.server.executor import Executor, LocalExecutor
 
 log = logging.getLogger("v2m.watch")
 
@@ -63,6 +67,7 @@ class Journal:
 
     def __init__(self, path: Path):
         self.path = path
+        self._lock = threading.Lock()
         self.last: dict[str, dict] = {}
         """Input key → its latest entry (``state``: started, done or failed; ``output``)."""
         if path.exists():
@@ -78,12 +83,13 @@ class Journal:
 
     def record(self, key: str, state: str, **extra) -> None:
         entry = {"key": key, "state": state, "at": time.time(), **extra}
-        self.last[key] = entry
         line = json.dumps(entry)
-        with open(self.path, "a", encoding="utf-8") as f:
-            f.write(line + "\n")
-            f.flush()
-            os.fsync(f.fileno())
+        with self._lock:  # jobs of one watcher finish in several threads
+            self.last[key] = entry
+            with open(self.path, "a", encoding="utf-8") as f:
+                f.write(line + "\n")
+                f.flush()
+                os.fsync(f.fileno())
 
 
 def is_input(path: Path) -> bool:
@@ -156,6 +162,13 @@ def job_request(path: Path, table: dict, *, preview: bool):
     return source, options
 
 
+def score_input(emit, *, source, options: ScoreOptions, out: Path) -> None:
+    """One input's job, as an executor runs it (``emit`` unused: a watcher needs no events)."""
+    from v2m.server.score_job import run_score_job
+
+    run_score_job(source, options, out)
+
+
 class WatchFolder:
     """Scores what lands in ``in_dir`` into ``out_dir``; ``run`` until ``stop`` is called."""
 
@@ -170,7 +183,11 @@ class WatchFolder:
         preview: bool = True,
         on_done: Callable[[str, str], None] | None = None,
         lease_s: float = DEFAULT_LEASE_S,
+        executor: Executor | None = None,
+        jobs: int = 1,
     ):
+        """``executor`` runs each job (default: in this process; a ``RayExecutor`` hands them
+        to a cluster), ``jobs`` of them at once."""
         self.in_dir = Path(in_dir).resolve()
         self.out_dir = Path(out_dir).resolve()
         if not self.in_dir.is_dir():
@@ -186,6 +203,11 @@ class WatchFolder:
         self.on_done = on_done or (lambda name, state: None)
         self.journal = Journal(self.out_dir / JOURNAL)
         self.claims = Claims(self.out_dir, lease_s=lease_s)
+        self.executor = executor or LocalExecutor()
+        self.jobs = jobs
+        self._naming = threading.Lock()
+        self._in_flight: set[Path] = set()
+        """Result folders this watcher's running jobs will create."""
         self._seen: dict[Path, tuple[int, int, float]] = {}
         self._stop = threading.Event()
         self._wake = threading.Event()
@@ -231,8 +253,9 @@ class WatchFolder:
         return observer
 
     def scan_once(self) -> int:
-        """Score every stable, not yet handled input once; returns how many were handled."""
-        handled = 0
+        """Score every stable, not yet handled input once (``jobs`` at once); returns how
+        many were handled."""
+        ready: list[Input] = []
         now = time.monotonic()
         for path in sorted(self.in_dir.iterdir()):
             if self._stop.is_set():
@@ -248,9 +271,15 @@ class WatchFolder:
             claim = self.claims.state(item.key)
             if claim and claim.get("state") in ("done", "failed"):
                 continue  # another watcher on this folder finished it
-            self.handle(item)
-            handled += 1
-        return handled
+            ready.append(item)
+        if self.jobs == 1 or len(ready) < 2:
+            for item in ready:
+                if not self._stop.is_set():
+                    self.handle(item)
+        else:
+            with ThreadPoolExecutor(self.jobs, thread_name_prefix="v2m-watch-job") as pool:
+                list(pool.map(self.handle, ready))
+        return len(ready)
 
     def _stable(self, item: Input, now: float) -> bool:
         """Unchanged for ``stable_s``: seen with this size and mtime that long ago, or last
@@ -270,21 +299,31 @@ class WatchFolder:
         if started:
             return Path(started)
         final, n = self.out_dir / item.path.stem, 1
-        while final.exists():
+        while final.exists() or final in self._in_flight:
             n += 1
             final = self.out_dir / f"{item.path.stem}-{n}"
         return final
 
     def handle(self, item: Input) -> None:
         """Score one input: result folder renamed into place, or a failure report."""
-        final = self._result_dir(item)
-        if final.exists():  # renamed into place just before a crash could record it
-            self.journal.record(item.key, "done", output=str(final))
+        if self._stop.is_set():
             return
-        from v2m.server.score_job import run_score_job
+        with self._naming:  # two inputs of one name (clip.mp4, clip.mov) get two folders
+            final = self._result_dir(item)
+            if final.exists():  # renamed into place just before a crash could record it
+                self.journal.record(item.key, "done", output=str(final))
+                return
+            if not self.claims.take(item.key, output=str(final)):
+                return  # another watcher on this folder is scoring it
+            self._in_flight.add(final)
+        try:
+            self._score(item, final)
+        finally:
+            with self._naming:
+                self._in_flight.discard(final)
 
-        if not self.claims.take(item.key, output=str(final)):
-            return  # another watcher on this folder is scoring it
+    def _score(self, item: Input, final: Path) -> None:
+        """Score a claimed input into ``final`` on the executor; record how it ended."""
         remove_partials(self.out_dir, only=str(final))  # a dead watcher's half-written try
         self.journal.record(item.key, "started", output=str(final))
         started = time.perf_counter()
@@ -293,7 +332,9 @@ class WatchFolder:
             source, options = job_request(
                 item.path, sidecar_options(item.path), preview=self.preview
             )
-            run_score_job(source, options, final)
+            entry = backend_entry(options.backend)
+            work = functools.partial(score_input, source=source, options=options, out=final)
+            self.executor.run(work, resources=entry.resources_for(options.backend_options))
         except Exception as exc:  # noqa: BLE001 — every failure is reported, the watch goes on
             alive.set()
             self.claims.finish(item.key, "failed", reason=str(exc))

@@ -6,25 +6,14 @@ import pytest
 import soundfile
 import torch
 
-from tests.helpers import click_track, write_audio
 from v2m.model.backends import create_backend
 from v2m.model.sample_clip import ClipSpec
 from v2m.server.cli import main
 
 
-@pytest.fixture(scope="module")
-def checkpoint(tmp_path_factory):
-    root = tmp_path_factory.mktemp("flow")
-    music = root / "music"
-    music.mkdir()
-    for i, beats in enumerate(([0.5, 1.0, 1.5, 2.0, 2.5, 3.0, 3.5], [0.3, 1.4, 2.2, 3.1])):
-        write_audio(music / f"song{i}.wav", click_track(beats, duration_s=4.0), 22050)
-        (music / f"song{i}.txt").write_text("sparse clicks" if i else "steady clicks")
-    ckpt = root / "ckpt"
-    args = ["train", str(music), "-o", str(ckpt), "--batch-size", "2", "--save-every", "4", "-q"]
-    assert main([*args, "--steps", "4"]) == 0
-    assert main([*args, "--steps", "6"]) == 0  # resumes from step 4
-    return ckpt
+@pytest.fixture
+def checkpoint(flow_checkpoint):
+    return flow_checkpoint
 
 
 def test_train_writes_a_resumable_checkpoint_with_cached_features(checkpoint):

@@ -26,6 +26,12 @@ def _watcher(inbox: Path, out: Path, log: Path, *extra: str) -> subprocess.Popen
 
 
 def test_two_watchers_on_one_folder_score_each_file_exactly_once(tmp_path):
+    two_watchers_score_each_file_once(tmp_path)
+
+
+def two_watchers_score_each_file_once(tmp_path: Path, *extra: str) -> None:
+    """Two ``v2m watch`` processes (with ``extra`` arguments) on one folder of five clips:
+    five results, each reported done exactly once, every claim done."""
     inbox, out = tmp_path / "in", tmp_path / "out"
     inbox.mkdir()
     names = [f"clip{i}" for i in range(5)]
@@ -33,7 +39,7 @@ def test_two_watchers_on_one_folder_score_each_file_exactly_once(tmp_path):
         spec = ClipSpec(duration_s=3, cut_times_s=(1.5,), width=160, height=90, seed=90 + i)
         render_clip(inbox / f"{name}.mp4", spec)
     logs = [tmp_path / "a.log", tmp_path / "b.log"]
-    procs = [_watcher(inbox, out, log) for log in logs]
+    procs = [_watcher(inbox, out, log, *extra) for log in logs]
     try:
         assert wait_for(lambda: len([p for p in out.glob("clip*")]) == len(names), 240)
         time.sleep(1.5)  # nothing more may appear
