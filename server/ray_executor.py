@@ -125,14 +125,15 @@ class Replica:
         return {"pid": os.getpid(), "works": self.works, "checkpoint_loads": loads}
 
     async def stream(self, work: Work):
-        """Run ``work`` in a thread of this process; yield what it emits, then a ``Raised`` if
-        it failed. Cancelling this coroutine closes the stream: the work's next emit raises
-        JobCancelled, so it stops and cleans up as a local job does."""
+        """Run ``work`` in a thread of this process; yield what it emits (in lists: a burst
+        of events travels as one object), then a ``Raised`` if it failed. Cancelling this
+        coroutine closes the stream: the work's next emit raises JobCancelled, so it stops and
+        cleans up as a local job does."""
         stream = WorkerStream(asyncio.get_running_loop())
         self.works += 1
         try:
-            async for event in stream.run(lambda: work(stream.emit)):
-                yield event
+            async for batch in stream.run_batches(lambda: work(stream.emit)):
+                yield batch
         except Exception as exc:  # noqa: BLE001 — every error goes back as a value
             yield Raised.of(exc)
 
@@ -265,10 +266,11 @@ class RayExecutor:
         ended = False
         try:
             async for ref in events:
-                event = await ref
-                if isinstance(event, Raised):
-                    raise event.error
-                yield event
+                batch = await ref
+                if isinstance(batch, Raised):
+                    raise batch.error
+                for event in batch:
+                    yield event
             ended = True
         except ray.exceptions.TaskCancelledError:
             raise JobCancelled("the job was cancelled") from None
@@ -285,9 +287,9 @@ class RayExecutor:
         replica = self._replica(resources)
         try:
             for ref in replica.stream.remote(work):
-                event = ray.get(ref)
-                if isinstance(event, Raised):
-                    raise event.error
+                batch = ray.get(ref)
+                if isinstance(batch, Raised):
+                    raise batch.error
         except ray.exceptions.RayActorError as exc:
             raise WorkerLostError(_lost(exc)) from None
         finally:

@@ -36,6 +36,14 @@ class WorkerStream:
 
     async def run(self, work: Callable[[], None]) -> AsyncIterator:
         """Run ``work`` in a worker thread; yield what it emits; raise what it raised."""
+        async for batch in self.run_batches(work):
+            for item in batch:
+                yield item
+
+    async def run_batches(self, work: Callable[[], None]) -> AsyncIterator[list]:
+        """As ``run``, yielding lists: each list is what the work emitted since the reader
+        last asked (one item while the reader keeps up; a burst, such as a stem's chunks, in
+        one list — what a remote reader receives as one message)."""
 
         def target() -> None:
             try:
@@ -48,12 +56,19 @@ class WorkerStream:
         self.loop.run_in_executor(None, target)
         try:
             while True:
-                item = await self.queue.get()
-                if item is _END:
+                batch = [await self.queue.get()]
+                while not self.queue.empty():
+                    batch.append(self.queue.get_nowait())
+                ended = _END in batch
+                if ended:
+                    batch = batch[: batch.index(_END)]
+                for item in batch:
+                    if isinstance(item, BaseException):
+                        raise item
+                if batch:
+                    yield batch
+                if ended:
                     break
-                if isinstance(item, BaseException):
-                    raise item
-                yield item
         finally:
             self.closed.set()
             while not self.queue.empty():  # unblock a worker waiting on a full queue

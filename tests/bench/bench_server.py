@@ -1,6 +1,7 @@
 """Benchmark: the gRPC server under concurrent clients, against calling the pipeline in-process.
 
     .venv/bin/python tests/bench/bench_server.py [--clients 1,4,16] [--requests 16]
+    .venv/bin/python tests/bench/bench_server.py --executor ray [--requests 16]
 
 Starts a real `v2m serve` on 127.0.0.1 in its own process (as in production: clients and the
 server do not share a Python interpreter), then for each client count runs that many client
@@ -8,6 +9,11 @@ threads scoring short clips, and prints throughput (scores/s), p50/p95 latency, 
 served to in-process throughput, time to the
 first Analyze curve chunk for a 1080p file, and the server's resident memory after warm-up and
 after all requests (it must not grow with the number of requests).
+
+``--executor ray`` compares the executors instead: a server with the local executor and one
+with ``--ray`` on a local Ray cluster (head on 127.0.0.1, as many CPUs as workers) score the
+same clips with as many clients as workers; it prints each one's throughput and the time from
+the Score call to its first event and its first curve chunk, and the ratio ray / local.
 
 The in-process baseline does the same jobs, as many at once as the server runs, with the same
 work product: ``score()`` and its artifacts written to disk (``write_outputs``, as `v2m score`
@@ -36,6 +42,8 @@ from v2m.model.outputs import write_outputs
 from v2m.model.pipeline import score
 from v2m.model.sample_clip import ClipSpec, render_clip
 from v2m.nle_plugins.client import ScoringClient
+from v2m.v1 import scoring_pb2 as pb
+from v2m.v1 import scoring_pb2_grpc as pb_grpc
 
 
 def _rss_mib(pid: int) -> float:
@@ -51,7 +59,7 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
-def _start_server(root: Path, workers: int) -> tuple[subprocess.Popen, str]:
+def _start_server(root: Path, workers: int, *extra: str) -> tuple[subprocess.Popen, str]:
     port = _free_port()
     env = {
         **os.environ,
@@ -70,6 +78,7 @@ def _start_server(root: Path, workers: int) -> tuple[subprocess.Popen, str]:
             str(root),
             "--data-dir",
             str(root / "data"),
+            *extra,
         ],
         env=env,
         stdout=subprocess.DEVNULL,
@@ -78,7 +87,7 @@ def _start_server(root: Path, workers: int) -> tuple[subprocess.Popen, str]:
     address = f"127.0.0.1:{port}"
     with grpc.insecure_channel(address) as channel:
         health = health_pb2_grpc.HealthStub(channel)
-        for _ in range(300):
+        for _ in range(1200):
             try:
                 reply = health.Check(health_pb2.HealthCheckRequest(), timeout=1)
                 if reply.status == health_pb2.HealthCheckResponse.SERVING:
@@ -87,6 +96,69 @@ def _start_server(root: Path, workers: int) -> tuple[subprocess.Popen, str]:
                 time.sleep(0.1)
     proc.kill()
     raise RuntimeError("the server did not start")
+
+
+def _timed_scores(address: str, clip: Path, *, clients: int, requests: int) -> dict:
+    """``requests`` scores of ``clip`` from ``clients`` threads: throughput, median latency,
+    and the median time from the Score call to its first event and its first curve chunk."""
+    firsts: list[float] = []
+    curves: list[float] = []
+    latencies: list[float] = []
+    channel = grpc.insecure_channel(address)
+    stub = pb_grpc.ScoringServiceStub(channel)
+
+    def one(seed: int) -> None:
+        t = time.perf_counter()
+        first = curve = None
+        request = pb.ScoreRequest(media=pb.MediaRef(path=str(clip)), seed=seed)
+        for event in stub.Score(request, timeout=600):
+            now = time.perf_counter() - t
+            first = first if first is not None else now
+            if curve is None and event.WhichOneof("event") == "curve":
+                curve = now
+        latencies.append(time.perf_counter() - t)
+        firsts.append(first)
+        curves.append(curve)
+
+    t0 = time.perf_counter()
+    with ThreadPoolExecutor(clients) as pool:
+        list(pool.map(one, range(requests)))
+    rate = requests / (time.perf_counter() - t0)
+    channel.close()
+    return {
+        "rate": rate,
+        "p50": statistics.median(latencies),
+        "first": statistics.median(firsts),
+        "curve": statistics.median(curves),
+    }
+
+
+def compare_executors(root: Path, clip: Path, *, workers: int, requests: int) -> None:
+    """The same Score jobs on a local-executor server and on a Ray-executor server."""
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2]))  # for tests.ray_cluster
+    from tests.ray_cluster import LocalRayCluster
+
+    rows = {}
+    with LocalRayCluster(root / "ray", cpus=workers) as ray_address:
+        for name, extra in (("local", ()), ("ray", ("--ray", ray_address))):
+            proc, address = _start_server(root, workers, "--data-dir", str(root / name), *extra)
+            try:
+                _timed_scores(address, clip, clients=workers, requests=workers)  # warm up
+                rows[name] = _timed_scores(address, clip, clients=workers, requests=requests)
+            finally:
+                proc.terminate()
+                proc.wait(timeout=30)
+    print(
+        f"{requests} scores of an 8 s clip, {workers} clients, {workers} workers "
+        f"(ray: {workers} replicas on a local cluster)"
+    )
+    head = f"{'executor':>8} {'scores/s':>9} {'p50 s':>7} {'first event s':>14}"
+    print(f"{head} {'first curve s':>14}")
+    for name, r in rows.items():
+        print(f"{name:>8} {r['rate']:9.2f} {r['p50']:7.2f} {r['first']:14.3f} {r['curve']:14.3f}")
+    ratio = rows["ray"]["rate"] / rows["local"]["rate"]
+    print(f"throughput ray / local: {ratio:.2f} (target >= 0.85)")
+    print(f"time to first curve chunk with ray: {rows['ray']['curve']:.3f} s (target <= 0.5 s)")
 
 
 def main() -> None:
@@ -106,11 +178,20 @@ def main() -> None:
         choices=["pcm_s16le", "f32le"],
         help="how stems travel (default pcm_s16le, the server default)",
     )
+    parser.add_argument(
+        "--executor",
+        choices=["local", "ray"],
+        default="local",
+        help="ray: compare the Ray executor with the local one on the same jobs",
+    )
     args = parser.parse_args()
     with tempfile.TemporaryDirectory() as tmp:
         root = Path(tmp)
         clip = root / "clip.mp4"
         render_clip(clip, ClipSpec(duration_s=8, cut_times_s=(2.0, 4.5, 6.0), seed=5))
+        if args.executor == "ray":
+            compare_executors(root, clip, workers=args.workers, requests=args.requests)
+            return
         big = root / "big.mp4"
         render_clip(big, ClipSpec(duration_s=12, width=1920, height=1080, seed=6))
         proc, address = _start_server(root, args.workers)
