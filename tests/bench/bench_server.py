@@ -12,8 +12,9 @@ after all requests (it must not grow with the number of requests).
 
 ``--executor ray`` compares the executors instead: a server with the local executor and one
 with ``--ray`` on a local Ray cluster (head on 127.0.0.1, as many CPUs as workers) score the
-same clips with as many clients as workers; it prints each one's throughput and the time from
-the Score call to its first event and its first curve chunk, and the ratio ray / local.
+same clips with as many clients as workers; it prints each one's throughput, then the time from
+a lone client's Score call to its first event and to its first curve chunk (the smoothed curve
+of the whole selection: it comes once the clip is analysed), and the ratio ray / local.
 
 The in-process baseline does the same jobs, as many at once as the server runs, with the same
 work product: ``score()`` and its artifacts written to disk (``write_outputs``, as `v2m score`
@@ -145,12 +146,15 @@ def compare_executors(root: Path, clip: Path, *, workers: int, requests: int) ->
             try:
                 _timed_scores(address, clip, clients=workers, requests=workers)  # warm up
                 rows[name] = _timed_scores(address, clip, clients=workers, requests=requests)
+                alone = _timed_scores(address, clip, clients=1, requests=5)  # one editor
+                rows[name].update(first=alone["first"], curve=alone["curve"])
             finally:
                 proc.terminate()
                 proc.wait(timeout=30)
     print(
         f"{requests} scores of an 8 s clip, {workers} clients, {workers} workers "
-        f"(ray: {workers} replicas on a local cluster)"
+        f"(ray: {workers} replicas on a local cluster); first event and first curve chunk: "
+        "median of 5 scores from one client"
     )
     head = f"{'executor':>8} {'scores/s':>9} {'p50 s':>7} {'first event s':>14}"
     print(f"{head} {'first curve s':>14}")
