@@ -56,6 +56,7 @@ def connect(address: str):
     """Join the Ray cluster at ``address`` (``auto``: the one started on this machine with
     ``ray start --head``); ExecutorSetupError naming the address when there is none."""
     ray = import_ray()
+    _check_reachable(address)
     if not ray.is_initialized():
         try:
             ray.init(
@@ -70,6 +71,21 @@ def connect(address: str):
                 "`ray start --head` on the head node, or give its address as HOST:PORT"
             ) from exc
     return ray
+
+
+def _check_reachable(address: str) -> None:
+    """A ``HOST:PORT`` where nothing answers is refused at once (Ray itself keeps retrying for
+    minutes); ``auto`` and ``ray://`` addresses are left to Ray."""
+    host, sep, port = address.rpartition(":")
+    if not sep or not port.isdigit() or "://" in address:
+        return
+    try:
+        socket.create_connection((host, int(port)), timeout=5).close()
+    except OSError as exc:
+        raise ExecutorSetupError(
+            f"nothing answers at the Ray address {address!r} ({exc.strerror or exc}); start the "
+            "head with `ray start --head --port PORT` and give HEAD:PORT"
+        ) from exc
 
 
 def cluster_nodes(ray) -> tuple[NodeInfo, ...]:

@@ -69,7 +69,7 @@ class LocalRayCluster:
             return
         _signal_group(self.proc.pid, signal.SIGTERM)  # ray start --block stops its processes
         try:
-            self.proc.wait(timeout=20)
+            self.proc.wait(timeout=5)
         except subprocess.TimeoutExpired:
             pass
         _signal_group(self.proc.pid, signal.SIGKILL)  # and whatever outlived it

@@ -201,6 +201,16 @@ def test_more_replicas_than_the_cluster_has_cpus_is_refused_at_start(cluster, tm
     assert "64 replica(s) need 64 CPUs" in str(err.value) and "lower --workers" in str(err.value)
 
 
+def test_an_address_where_no_cluster_answers_is_refused_at_once(tmp_path):
+    from tests.ray_cluster import free_port
+    from v2m.server.ray_executor import connect
+
+    address = f"127.0.0.1:{free_port()}"
+    with pytest.raises(ExecutorSetupError) as err:
+        connect(address)
+    assert f"nothing answers at the Ray address '{address}'" in str(err.value)
+
+
 def test_a_node_that_cannot_see_the_storage_is_named_at_start(cluster, tmp_path):
     from v2m.server.ray_executor import RayExecutor
 
