@@ -82,6 +82,24 @@ def test_a_job_on_the_cluster_streams_the_same_mix_and_hits_as_local(server, med
     assert artifacts["mix"].is_relative_to(server.data_dir.resolve())
 
 
+def test_a_failing_job_on_the_cluster_answers_the_status_it_answers_locally(
+    server, media, tmp_path
+):
+    (media / "corrupt.mp4").write_bytes(b"\x00\x00\x00\x18ftypmp42" + os.urandom(4000))
+    request = pb.ScoreRequest(media=pb.MediaRef(path="corrupt.mp4"))
+    local = local_server(media, tmp_path / "local-data")
+    answers = []
+    try:
+        for port in (server.port, local.port):
+            with pytest.raises(grpc.RpcError) as err:
+                _events(port, request)
+            answers.append((err.value.code(), err.value.details()))
+    finally:
+        local.stop()
+    assert answers[0] == answers[1]  # the replica's typed error, not a wrapped Ray error
+    assert answers[0][0] == grpc.StatusCode.INVALID_ARGUMENT and "corrupt.mp4" in answers[0][1]
+
+
 def test_server_info_shows_the_executor_and_its_nodes(server):
     with grpc.insecure_channel(f"127.0.0.1:{server.port}") as channel:
         info = pb_grpc.ScoringServiceStub(channel).GetServerInfo(pb.GetServerInfoRequest())
