@@ -19,20 +19,28 @@ def _train_command(args: argparse.Namespace) -> int:
     check_training_options(
         steps=args.steps, batch_size=args.batch_size, lr=args.lr, warmup_steps=args.warmup_steps
     )
+    build, config, device = None, PRESETS[args.config], args.device
+    if args.base:
+        build, config, device = _base_model(args)
     progress, close = progress_bar(not args.quiet)
     try:
-        config = PRESETS[args.config]
         examples = load_examples(
-            args.data, config, cache_dir=Path(args.out) / "cache", progress=progress
+            args.data,
+            config,
+            cache_dir=Path(args.out) / "cache",
+            require_captions=bool(args.base),
+            device=device or "cpu",
+            progress=progress,
         )
         train(
             examples,
             args.out,
             config=config,
+            build=build,
             steps=args.steps,
             batch_size=args.batch_size,
             lr=args.lr,
-            device=args.device,
+            device=device,
             gradient_checkpointing=args.gradient_checkpointing,
             save_every=args.save_every,
             warmup_steps=args.warmup_steps,
@@ -41,8 +49,45 @@ def _train_command(args: argparse.Namespace) -> int:
         )
     finally:
         close()
-    print(f"trained {args.steps} steps on {len(examples)} files; checkpoint in {args.out}")
+    extends = f" (extends {args.base})" if args.base else ""
+    print(f"trained {args.steps} steps on {len(examples)} files; checkpoint in {args.out}{extends}")
     return 0
+
+
+CPU_BASE_LIMIT = 50_000_000
+"""Parameters beyond which fine-tuning on a CPU is refused unless ``--device cpu`` is given."""
+
+
+def _base_model(args: argparse.Namespace):
+    """(build, config, device) for ``v2m train --base``: the base checked, and a large base on
+    a machine without a GPU refused with how long it would take."""
+    import torch
+
+    from v2m.model.errors import InvalidInputError
+    from v2m.model.flow.base_model import (
+        BaseFlowConfig,
+        BaseFlowModel,
+        cpu_fine_tune_hours,
+        transformer_parameters,
+    )
+
+    resumed = Path(args.out) / "config.json"
+    if resumed.is_file() and '"stable-audio"' in resumed.read_text():
+        config = BaseFlowConfig.load(resumed)  # resume as it was started
+    else:
+        config = BaseFlowConfig.for_base(args.base, window_s=args.window_s, lora_rank=args.lora)
+    device = args.device or ("cuda" if torch.cuda.is_available() else "cpu")
+    params = transformer_parameters(config.base)
+    if device == "cpu" and args.device is None and params > CPU_BASE_LIMIT:
+        hours = cpu_fine_tune_hours(
+            params, batch_size=args.batch_size, window_frames=config.window_frames, steps=args.steps
+        )
+        raise InvalidInputError(
+            f"this machine has no GPU, and fine-tuning a {params / 1e9:.2f} B-parameter base "
+            f"for {args.steps} steps would take about {hours:,.0f} hours on its CPU; run it on "
+            "a machine with a CUDA GPU (or give --device cpu to start anyway)"
+        )
+    return (lambda: BaseFlowModel(config)), config, device
 
 
 def _styles_command(args: argparse.Namespace) -> int:
@@ -163,9 +208,11 @@ def add_model_commands(sub) -> None:
     p = sub.add_parser(
         "train",
         help="train the flow backend on a folder of music (captions in NAME.txt)",
-        description="Fine-tune the V2M-Zero flow model on music only: each file's latents and "
-        "music event curve are cached, then the rectified-flow loss is minimised with 10%% "
-        "condition dropout. Re-running with the same -o resumes.",
+        description="Train the V2M-Zero flow model on music only, or (--base DIR) fine-tune a "
+        "pretrained Stable Audio Open base with the curve as a new zero-initialised input: each "
+        "file's latents and music event curve are cached, then the rectified-flow loss is "
+        "minimised with 10%% text and curve dropout (AdamW; bf16 autocast on a GPU). Re-running "
+        "with the same -o resumes.",
     )
     p.add_argument("data", help="folder of audio files (.wav .flac .mp3 ...), NAME.txt captions")
     p.add_argument("-o", "--out", required=True, metavar="DIR", help="checkpoint folder")
@@ -182,6 +229,25 @@ def add_model_commands(sub) -> None:
         "--cosine-decay", action="store_true", help="anneal the learning rate to lr/10 by --steps"
     )
     p.add_argument("--device", help="cpu or cuda (default: cuda when available)")
+    p.add_argument(
+        "--base",
+        metavar="DIR",
+        help="fine-tune this Stable Audio Open base (diffusers layout: transformer/, vae/, "
+        "text_encoder/, tokenizer/, projection_model/); captions required",
+    )
+    p.add_argument(
+        "--lora",
+        type=int,
+        default=0,
+        metavar="RANK",
+        help="with --base: train LoRA adapters of this rank on the attention projections "
+        "instead of every weight (default 0: full fine-tune)",
+    )
+    p.add_argument(
+        "--window-s",
+        type=finite_float,
+        help="with --base: seconds of music per training window (default: the base's own)",
+    )
     p.add_argument("--gradient-checkpointing", action="store_true")
     p.add_argument("--save-every", type=int, default=500, help="checkpoint period (steps)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress bar")

@@ -78,7 +78,7 @@ class FlowBackend(Backend):
 
     def generate(self, request: ScoreRequest, *, progress: ProgressFn | None = None) -> ScoreResult:
         from v2m.model.flow.checkpoint import CHECKPOINTS
-        from v2m.model.flow.codec import MelCodec
+        from v2m.model.flow.codec import MelCodec, OobleckCodec
         from v2m.model.flow.generate import curve_at_latent_rate, sample_latents
 
         progress = progress or (lambda fraction, stage: None)
@@ -87,11 +87,6 @@ class FlowBackend(Backend):
             raise WeightsNotFoundError(why)
         model = CHECKPOINTS.get(self.checkpoint, device=self.device)
         c = model.config
-        if c.codec != "mel":
-            raise WeightsNotFoundError(
-                f"checkpoint codec {c.codec!r} needs its base model's VAE; only 'mel' checkpoints "
-                "are scored by this backend yet"
-            )
         frames = max(2, round(request.duration_s * c.latent_rate_hz))
         curve = request.curve
         latent_curve = curve_at_latent_rate(
@@ -113,8 +108,11 @@ class FlowBackend(Backend):
             progress=lambda f, s: progress(0.8 * f, s),
         )
         progress(0.8, "decoding audio")
-        mono = MelCodec(c).decode(latents)
-        audio = _to_output(mono, c.sample_rate_hz, request.duration_s)
+        if c.codec == "oobleck":  # a fine-tuned base: its own VAE, in stereo
+            audio = OobleckCodec(c.base, device=self.device).decode(latents)
+        else:
+            audio = MelCodec(c).decode(latents)[None]
+        audio = _to_output(audio, c.sample_rate_hz, request.duration_s)
         progress(0.9, "mastering")
         mix, report = master(audio, OUTPUT_RATE_HZ)
         gain = np.float32(10 ** (report.gain_db / 20))
@@ -150,14 +148,14 @@ class FlowBackend(Backend):
         return ScoreResult(OUTPUT_RATE_HZ, stems, mix, None, grid, placements, metadata)
 
 
-def _to_output(mono: np.ndarray, rate_hz: int, duration_s: float) -> np.ndarray:
-    """float[n] at ``rate_hz`` → float32[2, duration at 48 kHz]."""
+def _to_output(audio: np.ndarray, rate_hz: int, duration_s: float) -> np.ndarray:
+    """float[channels, n] at ``rate_hz`` (mono or stereo) → float32[2, duration at 48 kHz]."""
     from scipy.signal import resample_poly
 
-    up = resample_poly(mono, OUTPUT_RATE_HZ, rate_hz).astype(np.float32)
+    up = resample_poly(np.atleast_2d(audio), OUTPUT_RATE_HZ, rate_hz, axis=1).astype(np.float32)
     n = round(duration_s * OUTPUT_RATE_HZ)
-    up = np.pad(up, (0, max(0, n - len(up))))[:n]
-    return np.stack([up, up])
+    up = np.pad(up, ((0, 0), (0, max(0, n - up.shape[1]))))[:, :n]
+    return np.repeat(up, 2, axis=0) if up.shape[0] == 1 else up[:2]
 
 
 def _measure(mix: np.ndarray, request: ScoreRequest):

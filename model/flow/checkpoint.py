@@ -1,7 +1,13 @@
-"""Checkpoints: ``config.json`` + ``model.safetensors`` (+ ``train_state.pt`` to resume)."""
+"""Checkpoints: ``config.json`` + ``model.safetensors`` (+ ``train_state.pt`` to resume).
+
+Two kinds share the layout: a model trained from scratch (``FlowModel``, every weight saved)
+and a fine-tuned Stable Audio base (``config.json`` says ``kind: stable-audio`` and names the
+base; only what training changed is saved — ``model.flow.base_model``). ``load_checkpoint``
+reads either."""
 
 from __future__ import annotations
 
+import json
 import threading
 from pathlib import Path
 
@@ -28,13 +34,14 @@ class FlowModel(nn.Module):
         return self.text(prompts)
 
 
-def save_checkpoint(model: FlowModel, folder: str | Path, *, train_state: dict | None = None):
+def save_checkpoint(model: nn.Module, folder: str | Path, *, train_state: dict | None = None):
     """Write atomically enough for a crash between files to leave the old checkpoint usable:
     weights under a temporary name, then renamed."""
     folder = Path(folder)
     folder.mkdir(parents=True, exist_ok=True)
     model.config.save(folder / "config.json")
-    state = {k: v.detach().contiguous().cpu() for k, v in model.state_dict().items()}
+    saved = model.checkpoint_state() if hasattr(model, "checkpoint_state") else model.state_dict()
+    state = {k: v.detach().contiguous().cpu() for k, v in saved.items()}
     tmp = folder / "model.safetensors.partial"
     save_file(state, str(tmp))
     tmp.replace(folder / "model.safetensors")
@@ -44,16 +51,24 @@ def save_checkpoint(model: FlowModel, folder: str | Path, *, train_state: dict |
         tmp.replace(folder / "train_state.pt")
 
 
-def load_checkpoint(folder: str | Path, *, device: str = "cpu") -> FlowModel:
-    """A FlowModel from ``folder``; WeightsNotFoundError says what to put where."""
+def load_checkpoint(folder: str | Path, *, device: str = "cpu"):
+    """The model in ``folder`` — a ``FlowModel``, or a ``BaseFlowModel`` over the base its
+    config names; WeightsNotFoundError says what to put where."""
     folder = Path(folder)
     if not (folder / "config.json").is_file() or not (folder / "model.safetensors").is_file():
         raise WeightsNotFoundError(
             f"no flow checkpoint in {str(folder)!r}: it needs config.json and model.safetensors "
             "(make one with `v2m train DATA -o DIR`)"
         )
-    model = FlowModel(FlowConfig.load(folder / "config.json"))
-    model.load_state_dict(load_file(str(folder / "model.safetensors")))
+    state = load_file(str(folder / "model.safetensors"))
+    if json.loads((folder / "config.json").read_text()).get("kind") == "stable-audio":
+        from v2m.model.flow.base_model import BaseFlowConfig, BaseFlowModel
+
+        model = BaseFlowModel(BaseFlowConfig.load(folder / "config.json"))
+        model.load_checkpoint_state(state, source=str(folder / "model.safetensors"))
+    else:
+        model = FlowModel(FlowConfig.load(folder / "config.json"))
+        model.load_state_dict(state)
     return model.to(device).eval()
 
 

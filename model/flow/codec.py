@@ -57,6 +57,10 @@ class OobleckCodec:
     def __init__(self, base_dir: str | Path, *, device: str = "cpu"):
         from diffusers import AutoencoderOobleck
 
+        from v2m.model.flow.stable_audio import quiet_model_loaders
+
+        quiet_model_loaders()
+
         folder = Path(base_dir) / "vae"
         if not (folder / "config.json").is_file():
             raise WeightsNotFoundError(

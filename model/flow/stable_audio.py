@@ -18,9 +18,23 @@ from torch import nn
 from v2m.model.errors import WeightsNotFoundError
 
 
+def quiet_model_loaders() -> None:
+    """No progress bars or advice (``pip install accelerate``) from diffusers and transformers
+    while they read local weights: the job's own progress is what the editor sees."""
+    import diffusers
+    import transformers
+
+    diffusers.utils.logging.set_verbosity_error()
+    diffusers.utils.logging.disable_progress_bar()
+    transformers.utils.logging.set_verbosity_error()
+    transformers.utils.logging.disable_progress_bar()
+
+
 def load_transformer(base_dir: str | Path):
     """``StableAudioDiTModel`` from ``BASE/transformer`` (WeightsNotFoundError names what)."""
     from diffusers import StableAudioDiTModel
+
+    quiet_model_loaders()
 
     folder = Path(base_dir) / "transformer"
     if not (folder / "config.json").is_file():
@@ -34,9 +48,13 @@ def load_transformer(base_dir: str | Path):
 class CurveStableAudio(nn.Module):
     """``v(x_t, t | text, e)`` with a Stable Audio DiT: float[B, 64, l] → float[B, 64, l]."""
 
-    def __init__(self, transformer):
+    def __init__(self, transformer, *, timing_tokens: bool = False):
+        """``timing_tokens``: the text's last two tokens are the base's seconds-start and
+        seconds-end embeddings (``StableAudioConditioner``), which are also its global state;
+        dropping the text for guidance keeps the global state, as the base's pipeline does."""
         super().__init__()
         self.transformer = transformer
+        self.timing_tokens = timing_tokens
         cfg = transformer.config
         self.curve_proj = nn.Conv1d(1, cfg.in_channels, kernel_size=1)
         nn.init.zeros_(self.curve_proj.weight)
@@ -48,6 +66,17 @@ class CurveStableAudio(nn.Module):
     @classmethod
     def from_base(cls, base_dir: str | Path) -> CurveStableAudio:
         return cls(load_transformer(base_dir))
+
+    @property
+    def gradient_checkpointing(self) -> bool:
+        return bool(self.transformer.gradient_checkpointing)
+
+    @gradient_checkpointing.setter
+    def gradient_checkpointing(self, on: bool) -> None:
+        if on:
+            self.transformer.enable_gradient_checkpointing()
+        else:
+            self.transformer.disable_gradient_checkpointing()
 
     def base_velocity(self, x_t, t, text, text_mask, global_states=None):
         """The unmodified base model's output (for checks): same inputs, no curve."""
@@ -80,6 +109,8 @@ class CurveStableAudio(nn.Module):
         """As ``CurveDiT.forward``; ``global_states`` float[B, 1, global_states_input_dim]
         (Stable Audio's timing embedding; zeros when not given)."""
         b = x_t.shape[0]
+        if global_states is None and self.timing_tokens:  # [B, 1, 2D], as the pipeline makes it
+            global_states = torch.cat([text[:, -2:-1], text[:, -1:]], dim=2)
         if drop_curve is not None:
             curve = torch.where(drop_curve[:, None], self.null_curve.to(curve.dtype), curve)
         if drop_text is not None:

@@ -37,7 +37,9 @@ class ByteTextEncoder(nn.Module):
 class T5TextEncoder(nn.Module):
     """A frozen T5 encoder and its tokenizer read from a local folder (never downloaded)."""
 
-    def __init__(self, folder: str | Path):
+    def __init__(self, folder: str | Path, *, tokenizer_folder: str | Path | None = None):
+        """``tokenizer_folder``: where the tokenizer is, when not beside the model (a
+        diffusers pipeline keeps it in ``tokenizer/``)."""
         super().__init__()
         from transformers import AutoTokenizer, T5EncoderModel
 
@@ -47,7 +49,9 @@ class T5TextEncoder(nn.Module):
                 f"no T5 text encoder in {str(folder)!r}: put a T5 encoder saved with "
                 "save_pretrained (config.json + weights + tokenizer files) there"
             )
-        self.tokenizer = AutoTokenizer.from_pretrained(folder, local_files_only=True)
+        self.tokenizer = AutoTokenizer.from_pretrained(
+            tokenizer_folder or folder, local_files_only=True
+        )
         self.model = T5EncoderModel.from_pretrained(folder, local_files_only=True).eval()
         self.model.requires_grad_(False)
 

@@ -52,10 +52,18 @@ def music_curve(path: Path, *, latent_rate_hz: float, frames: int) -> np.ndarray
 
 
 def load_examples(
-    folder: str | Path, config: FlowConfig, *, cache_dir: str | Path, progress=None
+    folder: str | Path,
+    config,
+    *,
+    cache_dir: str | Path,
+    require_captions: bool = False,
+    device: str = "cpu",
+    progress=None,
 ) -> list[Example]:
-    """Encode every audio file of ``folder`` (cached by path, size, mtime and config)."""
-    from v2m.model.flow.codec import MelCodec
+    """Encode every audio file of ``folder`` once — latents with the config's codec (the
+    built-in mel, or a base's Oobleck VAE in stereo) and the music curve on the latent grid —
+    cached by path, size, mtime and config. ``require_captions``: refuse files without a
+    ``NAME.txt`` caption (a text-to-music base would unlearn its prompts), naming them."""
     from v2m.model.media import decode_audio
 
     files = sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in AUDIO_SUFFIXES)
@@ -63,9 +71,17 @@ def load_examples(
         raise InvalidInputError(
             f"no audio files in {str(folder)!r} (looked for {', '.join(AUDIO_SUFFIXES)})"
         )
-    if config.codec != "mel":
-        raise InvalidInputError("v2m train encodes with the built-in 'mel' codec only, yet")
-    codec = MelCodec(config)
+    uncaptioned = [p.name for p in files if not _caption(p)]
+    if require_captions and uncaptioned:
+        shown = ", ".join(uncaptioned[:5]) + (" ..." if len(uncaptioned) > 5 else "")
+        raise InvalidInputError(
+            f"{len(uncaptioned)} of {len(files)} files in {str(folder)!r} have no caption "
+            f"({shown}): write what each sounds like in NAME.txt beside it (genre, "
+            "instruments, mood) — fine-tuning a text-to-music base without captions teaches "
+            "it to ignore prompts"
+        )
+    codec = _codec(config, device=device)
+    stereo = config.codec == "oobleck"
     cache = Path(cache_dir)
     cache.mkdir(parents=True, exist_ok=True)
     examples = []
@@ -75,20 +91,33 @@ def load_examples(
             f"{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}|{config}".encode()
         ).hexdigest()[:16]
         cached = cache / f"{key}.npz"
-        caption_file = path.with_suffix(".txt")
-        caption = caption_file.read_text().strip() if caption_file.is_file() else ""
         if cached.is_file():
             data = np.load(cached)
             latent, curve = data["latent"], data["curve"]
         else:
-            audio = decode_audio(path, sample_rate_hz=config.sample_rate_hz).mono
-            latent = codec.encode(audio)
+            audio = decode_audio(
+                path, sample_rate_hz=config.sample_rate_hz, channels=2 if stereo else 1
+            ).samples
+            latent = codec.encode(audio if stereo else audio[0])
             curve = music_curve(path, latent_rate_hz=config.latent_rate_hz, frames=latent.shape[1])
             np.savez(cached, latent=latent, curve=curve)
-        examples.append(Example(latent, curve, caption))
+        examples.append(Example(latent, curve, _caption(path)))
         if progress is not None:
             progress((i + 1) / len(files), "encoding music")
     return examples
+
+
+def _caption(path: Path) -> str:
+    caption_file = path.with_suffix(".txt")
+    return caption_file.read_text().strip() if caption_file.is_file() else ""
+
+
+def _codec(config, *, device: str):
+    from v2m.model.flow.codec import MelCodec, OobleckCodec
+
+    if config.codec == "oobleck":
+        return OobleckCodec(config.base, device=device)
+    return MelCodec(config)
 
 
 def _batch(examples: list[Example], size: int, window: int, rng: np.random.Generator):
@@ -140,6 +169,7 @@ def train(
     out_dir: str | Path,
     *,
     config: FlowConfig | None = None,
+    build: Callable[[], torch.nn.Module] | None = None,
     steps: int = 1000,
     batch_size: int = 16,
     lr: float = 1e-4,
@@ -153,8 +183,10 @@ def train(
 ) -> FlowModel:
     """Train for ``steps`` (continuing from ``out_dir``'s checkpoint when it has one).
 
-    ``lr`` is the peak learning rate: reached linearly over ``warmup_steps``, then held, or with
-    ``cosine_decay`` annealed to a tenth of it at ``steps``."""
+    ``build`` makes a new model (default: a ``FlowModel`` of ``config``; a ``BaseFlowModel``
+    fine-tunes a base); only its trainable parameters are optimised. ``lr`` is the peak
+    learning rate: reached linearly over ``warmup_steps``, then held, or with ``cosine_decay``
+    annealed to a tenth of it at ``steps``."""
     check_training_options(steps=steps, batch_size=batch_size, lr=lr, warmup_steps=warmup_steps)
     device = device or ("cuda" if torch.cuda.is_available() else "cpu")
     out = Path(out_dir)
@@ -164,10 +196,11 @@ def train(
         state = torch.load(out / "train_state.pt", map_location=device, weights_only=False)
     else:
         torch.manual_seed(seed)
-        model = FlowModel(config or FlowConfig()).to(device)
+        model = (build() if build else FlowModel(config or FlowConfig())).to(device)
     model.train()
     model.dit.gradient_checkpointing = gradient_checkpointing
-    optimizer = torch.optim.AdamW(model.parameters(), lr=lr, weight_decay=0.01)
+    trainable = [p for p in model.parameters() if p.requires_grad]
+    optimizer = torch.optim.AdamW(trainable, lr=lr, weight_decay=0.01)
     step = 0
     rng = np.random.default_rng(seed)
     if state is not None:
@@ -190,7 +223,7 @@ def train(
             )
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
-        torch.nn.utils.clip_grad_norm_(model.parameters(), 1.0)
+        torch.nn.utils.clip_grad_norm_(trainable, 1.0)
         optimizer.step()
         step += 1
         if progress is not None and (step % 10 == 0 or step == steps):

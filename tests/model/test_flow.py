@@ -8,6 +8,7 @@ import numpy as np
 import pytest
 import torch
 
+from tests.flow_base import write_tiny_tokenizer
 from v2m.model.errors import InvalidInputError, WeightsNotFoundError
 from v2m.model.flow.checkpoint import FlowModel, load_checkpoint, save_checkpoint
 from v2m.model.flow.config import FlowConfig
@@ -181,7 +182,7 @@ def test_tiny_oobleck_vae_and_t5_load_from_folders(tmp_path):
         T5Config(vocab_size=64, d_model=16, d_kv=8, d_ff=32, num_layers=1, num_heads=2)
     )
     t5.save_pretrained(tmp_path / "t5")
-    _write_tiny_tokenizer(tmp_path / "t5")
+    write_tiny_tokenizer(tmp_path / "t5")
     encoder = T5TextEncoder(tmp_path / "t5")
     hidden, mask = encoder(["dark trailer", "waltz"])
     assert (
@@ -189,17 +190,3 @@ def test_tiny_oobleck_vae_and_t5_load_from_folders(tmp_path):
     )
     with pytest.raises(WeightsNotFoundError, match="T5"):
         T5TextEncoder(tmp_path / "none")
-
-
-def _write_tiny_tokenizer(folder):
-    """A word-level tokenizer saved in the transformers layout (no download)."""
-    from tokenizers import Tokenizer, models, pre_tokenizers
-    from transformers import PreTrainedTokenizerFast
-
-    vocab = {"<pad>": 0, "</s>": 1, "<unk>": 2, "dark": 3, "trailer": 4, "waltz": 5}
-    tok = Tokenizer(models.WordLevel(vocab, unk_token="<unk>"))
-    tok.pre_tokenizer = pre_tokenizers.Whitespace()
-    fast = PreTrainedTokenizerFast(
-        tokenizer_object=tok, pad_token="<pad>", eos_token="</s>", unk_token="<unk>"
-    )
-    fast.save_pretrained(folder)
