@@ -69,7 +69,8 @@ def sample_latents(
             text_scale=text_scale,
             curve_scale=curve_scale if use_curve else 0.0,
         )
-        latent = euler_sample(velocity, noise, steps=steps)[0].float().cpu().numpy()
+        with torch.autocast("cuda", dtype=torch.bfloat16, enabled=device.type == "cuda"):
+            latent = euler_sample(velocity, noise, steps=steps)[0].float().cpu().numpy()
         ramp = np.ones(length, np.float32)
         fade = c.window_frames // 4
         if i > 0:

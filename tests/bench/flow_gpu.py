@@ -5,11 +5,17 @@
     # on the GPU machine (torch only; no audio libraries needed):
     python3 tests/bench/flow_gpu.py train DIR/examples.npz OUT/ckpt --steps 1500
     python3 tests/bench/flow_gpu.py time-1b
+    python3 tests/bench/flow_gpu.py time-base [--steps 96,48,24] [--compile]
 
 ``time-1b`` builds the ``1b`` preset (Stable Audio Open's latent layout: 64 channels at
 44100/2048 Hz) with random weights in bf16 and times 32 s of music: 96 Euler steps with
 guidance on text and curve (three conditions batched per step). Prints seconds per clip and
 the real-time factor (seconds of music per second of compute).
+
+``time-base`` does the same for the path `v2m train --base` makes: Stable Audio Open 1.0's own
+transformer (``StableAudioDiTModel`` at its published defaults, random weights: no download)
+with the curve input (``CurveStableAudio``), bf16 weights, PyTorch's SDPA attention, the three
+guidance conditions batched in one forward, optionally ``torch.compile``; for each step count.
 """
 
 from __future__ import annotations
@@ -100,6 +106,46 @@ def time_1b(*, seconds_of_music: float = 32.0, steps: int = 96) -> None:
     )
 
 
+def time_base(*, steps_list: list[int], compile_model: bool, seconds_of_music: float = 32.0):
+    from diffusers import StableAudioDiTModel
+
+    from v2m.model.flow.rectified import euler_sample, guided_velocity
+    from v2m.model.flow.stable_audio import CurveStableAudio
+
+    device = "cuda"
+    torch.manual_seed(0)
+    model = CurveStableAudio(StableAudioDiTModel(), timing_tokens=True)
+    model = model.to(device, torch.bfloat16).eval()
+    params = sum(p.numel() for p in model.parameters())
+    if compile_model:
+        model.transformer = torch.compile(model.transformer, mode="max-autotune-no-cudagraphs")
+    rate = 44100 / 2048
+    frames = round(seconds_of_music * rate)
+    curve = torch.randn(1, frames, device=device, dtype=torch.bfloat16)
+    text = torch.randn(1, 130, 768, device=device, dtype=torch.bfloat16)  # 128 T5 + 2 timing
+    mask = torch.ones(1, 130, dtype=torch.bool, device=device)
+    noise = torch.randn(1, 64, frames, device=device, dtype=torch.bfloat16)
+    velocity = guided_velocity(model, curve, text, mask, curve_scale=1.0)
+    name = torch.cuda.get_device_name()
+    with torch.no_grad():
+        euler_sample(velocity, noise, steps=3)  # warm-up (and compilation)
+        for steps in steps_list:
+            torch.cuda.synchronize()
+            runs = []
+            for _ in range(3):
+                started = time.perf_counter()
+                euler_sample(velocity, noise, steps=steps)
+                torch.cuda.synchronize()
+                runs.append(time.perf_counter() - started)
+            best = min(runs)
+            print(
+                f"Stable Audio Open transformer + curve input: {params / 1e9:.2f} B parameters, "
+                f"{frames} latent frames ({seconds_of_music:.0f} s), {steps} steps, CFG batched, "
+                f"bf16{', compiled' if compile_model else ''}: {best:.2f} s per clip, real-time "
+                f"factor {seconds_of_music / best:.1f}x on {name}"
+            )
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = parser.add_subparsers(dest="what", required=True)
@@ -112,11 +158,17 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=1500)
     p.add_argument("--lr", type=float, default=1e-3, help="from scratch at toy scale: 1e-3")
     sub.add_parser("time-1b")
+    p = sub.add_parser("time-base")
+    p.add_argument("--steps", default="96,48,24", help="step counts to time (default 96,48,24)")
+    p.add_argument("--compile", action="store_true", help="torch.compile the transformer")
     args = parser.parse_args()
     if args.what == "export":
         export(Path(args.path), files=args.files)
     elif args.what == "train":
         train_on(Path(args.examples), Path(args.out), steps=args.steps, lr=args.lr)
+    elif args.what == "time-base":
+        steps = [int(n) for n in args.steps.split(",")]
+        time_base(steps_list=steps, compile_model=args.compile)
     else:
         time_1b()
 

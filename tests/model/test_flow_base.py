@@ -39,7 +39,7 @@ def _train(music, base, out, steps, *extra):
 
 def test_train_a_base_then_resume_then_score_with_it(music, base, make_clip, tmp_path):
     out = tmp_path / "ckpt"
-    assert _train(music, base, out, 2) == 0
+    assert _train(music, base, out, 2, "--gradient-checkpointing") == 0
     assert _train(music, base, out, 4) == 0  # resumes from step 2
     config = json.loads((out / "config.json").read_text())
     assert config["kind"] == "stable-audio" and config["base"] == str(base.resolve())
