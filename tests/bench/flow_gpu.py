@@ -72,6 +72,20 @@ def train_on(path: Path, out: Path, *, steps: int, lr: float) -> None:
     )
 
 
+def _sampling_runs(velocity, noise, *, steps: int, runs: int = 3) -> list[float]:
+    """Seconds for each of ``runs`` complete samplings (GPU synchronised)."""
+    from v2m.model.flow.rectified import euler_sample
+
+    seconds = []
+    for _ in range(runs):
+        torch.cuda.synchronize()
+        started = time.perf_counter()
+        euler_sample(velocity, noise, steps=steps)
+        torch.cuda.synchronize()
+        seconds.append(time.perf_counter() - started)
+    return seconds
+
+
 def time_1b(*, seconds_of_music: float = 32.0, steps: int = 96) -> None:
     from v2m.model.flow.config import PRESETS
     from v2m.model.flow.dit import CurveDiT
@@ -90,13 +104,7 @@ def time_1b(*, seconds_of_music: float = 32.0, steps: int = 96) -> None:
     velocity = guided_velocity(model, curve, text, mask)
     with torch.no_grad():
         euler_sample(velocity, noise, steps=3)  # warm-up
-        torch.cuda.synchronize()
-        runs = []
-        for _ in range(3):
-            started = time.perf_counter()
-            euler_sample(velocity, noise, steps=steps)
-            torch.cuda.synchronize()
-            runs.append(time.perf_counter() - started)
+        runs = _sampling_runs(velocity, noise, steps=steps)
     best = min(runs)
     print(
         f"1b preset: {params / 1e9:.2f} B parameters, {frames} latent frames "
@@ -130,14 +138,7 @@ def time_base(*, steps_list: list[int], compile_model: bool, seconds_of_music: f
     with torch.no_grad():
         euler_sample(velocity, noise, steps=3)  # warm-up (and compilation)
         for steps in steps_list:
-            torch.cuda.synchronize()
-            runs = []
-            for _ in range(3):
-                started = time.perf_counter()
-                euler_sample(velocity, noise, steps=steps)
-                torch.cuda.synchronize()
-                runs.append(time.perf_counter() - started)
-            best = min(runs)
+            best = min(_sampling_runs(velocity, noise, steps=steps))
             print(
                 f"Stable Audio Open transformer + curve input: {params / 1e9:.2f} B parameters, "
                 f"{frames} latent frames ({seconds_of_music:.0f} s), {steps} steps, CFG batched, "
