@@ -179,7 +179,7 @@ class RayExecutor:
         self.address = address
         self.ray = connect(address)
         self.check_nodes(roots, data_dir)
-        self._lock = threading.Lock()
+        self._lock = threading.RLock()
         self._replicas: dict[Resources, list] = {}
         self._busy: dict[int, int] = {}
         free = self.ray.available_resources().get("CPU", 0.0)
@@ -258,12 +258,11 @@ class RayExecutor:
             gpus = sum(n.gpus for n in cluster_nodes(self.ray) if n.alive)
             if gpus < resources.gpus:
                 resources = Resources()
-        with self._lock:
+        with self._lock:  # two first GPU jobs at once start one set of replicas
             pool = self._replicas.get(resources)
-        if not pool:
-            count = int(gpus // resources.gpus) if resources.gpus else 1
-            pool = self._start(resources, count)
-        with self._lock:
+            if not pool:
+                count = int(gpus // resources.gpus) if resources.gpus else 1
+                pool = self._start(resources, count)
             replica = min(pool, key=lambda r: self._busy.get(id(r), 0))
             self._busy[id(replica)] = self._busy.get(id(replica), 0) + 1
         return replica
