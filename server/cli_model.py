@@ -5,6 +5,7 @@ and training from the command line."""
 from __future__ import annotations
 
 import argparse
+import json
 import os
 from pathlib import Path
 
@@ -65,6 +66,7 @@ def _base_model(args: argparse.Namespace):
 
     from v2m.model.errors import InvalidInputError
     from v2m.model.flow.base_model import (
+        KIND,
         BaseFlowConfig,
         BaseFlowModel,
         cpu_fine_tune_hours,
@@ -72,7 +74,7 @@ def _base_model(args: argparse.Namespace):
     )
 
     resumed = Path(args.out) / "config.json"
-    if resumed.is_file() and '"stable-audio"' in resumed.read_text():
+    if resumed.is_file() and json.loads(resumed.read_text()).get("kind") == KIND:
         config = BaseFlowConfig.load(resumed)  # resume as it was started
     else:
         config = BaseFlowConfig.for_base(args.base, window_s=args.window_s, lora_rank=args.lora)

@@ -21,7 +21,7 @@ import asyncio
 import os
 import threading
 from collections.abc import AsyncIterator, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
@@ -43,12 +43,10 @@ class NodeInfo:
 
 @dataclass(frozen=True)
 class ExecutorInfo:
-    """What ``GetServerInfo`` and ``v2m doctor`` show: the executor, its nodes, its replicas."""
+    """What ``GetServerInfo`` and ``v2m doctor`` show: the executor and its nodes."""
 
     name: str
     nodes: tuple[NodeInfo, ...] = ()
-    replicas: dict[str, int] = field(default_factory=dict)
-    """Device kind (``cpu``, ``cuda``) → replicas started for it."""
 
 
 class Executor(Protocol):

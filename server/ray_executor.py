@@ -317,12 +317,7 @@ class RayExecutor:
         return self.ray.get([r.stats.remote() for r in replicas], timeout=60)
 
     def info(self) -> ExecutorInfo:
-        with self._lock:
-            shapes = {
-                ("cuda" if shape.gpus else "cpu"): len(pool)
-                for shape, pool in self._replicas.items()
-            }
-        return ExecutorInfo(self.name, cluster_nodes(self.ray), shapes)
+        return ExecutorInfo(self.name, cluster_nodes(self.ray))
 
     async def close(self) -> None:
         with self._lock:

@@ -272,10 +272,9 @@ class WatchFolder:
             if claim and claim.get("state") in ("done", "failed"):
                 continue  # another watcher on this folder finished it
             ready.append(item)
-        if self.jobs == 1 or len(ready) < 2:
+        if self.jobs == 1:
             for item in ready:
-                if not self._stop.is_set():
-                    self.handle(item)
+                self.handle(item)
         else:
             with ThreadPoolExecutor(self.jobs, thread_name_prefix="v2m-watch-job") as pool:
                 list(pool.map(self.handle, ready))

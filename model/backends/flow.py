@@ -28,6 +28,10 @@ def _device(requested: str | None) -> str:
     return "cuda" if torch.cuda.is_available() else "cpu"
 
 
+def _has_weights(options) -> bool:
+    return bool(options.get("checkpoint") or os.environ.get("V2M_FLOW_CHECKPOINT"))
+
+
 class FlowBackend(Backend):
     """V2M-Zero rectified-flow DiT following the event curve (needs a checkpoint).
 
@@ -42,14 +46,12 @@ class FlowBackend(Backend):
 
     @classmethod
     def device_for(cls, options) -> str:
-        has_weights = options.get("checkpoint") or os.environ.get("V2M_FLOW_CHECKPOINT")
-        return _device(None) if has_weights else "cpu"
+        return _device(None) if _has_weights(options) else "cpu"
 
     @classmethod
     def resources_for(cls, options) -> Resources:
         """A GPU node when there are weights to run (the front server may have no GPU)."""
-        has_weights = options.get("checkpoint") or os.environ.get("V2M_FLOW_CHECKPOINT")
-        return Resources(cpus=1.0, gpus=1.0 if has_weights else 0.0)
+        return Resources(cpus=1.0, gpus=1.0 if _has_weights(options) else 0.0)
 
     def __init__(
         self,

@@ -122,7 +122,7 @@ class BaseFlowConfig:
         for ratio in vae["downsampling_ratios"]:
             hop *= ratio
         rate = vae["sampling_rate"] / hop
-        window = round(window_s * rate) if window_s else int(transformer["sample_size"])
+        window = round(window_s * rate) if window_s is not None else int(transformer["sample_size"])
         if window < 2:
             raise InvalidInputError(f"the training window must hold 2+ latent frames, got {window}")
         if lora_rank < 0:

@@ -60,10 +60,10 @@ def load_checkpoint(folder: str | Path, *, device: str = "cpu"):
             f"no flow checkpoint in {str(folder)!r}: it needs config.json and model.safetensors "
             "(make one with `v2m train DATA -o DIR`)"
         )
-    state = load_file(str(folder / "model.safetensors"))
-    if json.loads((folder / "config.json").read_text()).get("kind") == "stable-audio":
-        from v2m.model.flow.base_model import BaseFlowConfig, BaseFlowModel
+    from v2m.model.flow.base_model import KIND, BaseFlowConfig, BaseFlowModel
 
+    state = load_file(str(folder / "model.safetensors"))
+    if json.loads((folder / "config.json").read_text()).get("kind") == KIND:
         model = BaseFlowModel(BaseFlowConfig.load(folder / "config.json"))
         model.load_checkpoint_state(state, source=str(folder / "model.safetensors"))
     else:
